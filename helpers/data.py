@@ -1,0 +1,339 @@
+"""Load and validate the knowledge base in ``data/`` (see ``data/README.md`` for the schemas).
+
+Every loader checks what it reads and raises :class:`DataError` naming the file, the line and the
+problem; nothing is silently skipped.
+
+Version 2 of the knowledge base is version 1 with the edits in ``kb_v2/edits.jsonl`` applied, the
+documents in ``kb_v2/manifest.json`` retired or added, and the facts changed accordingly.
+:func:`load_facts` with ``version=2`` returns the facts as they stand in version 2.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from . import config
+
+Version = Literal[1, 2]
+
+
+class DataError(ValueError):
+    """A problem in a data file; the message starts with ``file:line:`` where a line applies."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One Markdown document of the knowledge base."""
+
+    doc_id: str   # file name without ``.md``
+    title: str    # the first ``# `` heading
+    text: str     # the whole file, heading included
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One atomic fact: the source of truth that questions are graded against."""
+
+    id: str
+    doc: str                      # document where the answer is written
+    docs: tuple[str, ...]         # every document needed to answer (two for multi-hop facts)
+    answer: str
+    aliases: tuple[str, ...]
+    question: str                 # the training wording
+    heldout: tuple[str, ...]      # paraphrases that never appear in any training file
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """The answer followed by its accepted aliases."""
+        return (self.answer, *self.aliases)
+
+    @property
+    def multi_hop(self) -> bool:
+        return len(self.docs) > 1
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question put to a system, with what counts as a right answer."""
+
+    qid: str                      # e.g. ``F034/train`` or ``F034/h1``
+    text: str
+    answers: tuple[str, ...]      # empty for unanswerable questions
+    fact_id: str | None = None
+    doc_ids: tuple[str, ...] = ()
+    kind: str = "heldout"         # ``train``, ``heldout`` or ``unanswerable``
+
+
+@dataclass(frozen=True)
+class Unanswerable:
+    """A question that sounds like the domain but whose answer is in no document."""
+
+    id: str
+    question: str
+    absent: tuple[str, ...]       # terms that must occur in no document (checked by the tests)
+
+
+@dataclass(frozen=True)
+class StylePair:
+    """A question answered in the house style (see data/README.md)."""
+
+    id: str
+    split: str                    # ``train`` or ``test``
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class FactChange:
+    id: str
+    answer: str
+    aliases: tuple[str, ...]
+    was: str                      # the version-1 answer
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One text edit that turns a version-1 document into its version-2 form."""
+
+    doc: str
+    old: str
+    new: str
+    facts: tuple[FactChange, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------------------------
+# reading files
+
+
+def _require_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise DataError(path, "folder not found (set RAGFT_DATA_DIR or run from the repository)")
+    return path
+
+
+def read_jsonl(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` for each non-blank line of a JSONL file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    with path.open(encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", number) from None
+            if not isinstance(record, dict):
+                raise DataError(path, f"expected a JSON object, got {type(record).__name__}", number)
+            yield number, record
+
+
+def _field(record: dict[str, Any], name: str, kind: type, path: Path, line: int) -> Any:
+    if name not in record:
+        raise DataError(path, f"missing field {name!r}", line)
+    value = record[name]
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(path, f"field {name!r} must be a non-empty string, got {value!r}", line)
+    elif kind is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise DataError(path, f"field {name!r} must be a list of non-empty strings", line)
+        return tuple(value)
+    return value
+
+
+def _parse_fact(record: dict[str, Any], path: Path, line: int) -> Fact:
+    fact = Fact(
+        id=_field(record, "id", str, path, line),
+        doc=_field(record, "doc", str, path, line),
+        docs=_field(record, "docs", list, path, line) if "docs" in record else (),
+        answer=_field(record, "answer", str, path, line),
+        aliases=_field(record, "aliases", list, path, line) if "aliases" in record else (),
+        question=_field(record, "question", str, path, line),
+        heldout=_field(record, "heldout", list, path, line),
+    )
+    if not fact.docs:
+        fact = replace(fact, docs=(fact.doc,))
+    if fact.doc not in fact.docs:
+        raise DataError(path, f"fact {fact.id}: 'doc' {fact.doc!r} is not among 'docs' {list(fact.docs)}", line)
+    if len(fact.heldout) < 2:
+        raise DataError(path, f"fact {fact.id}: needs at least two held-out questions", line)
+    return fact
+
+
+def _read_facts(path: Path) -> list[Fact]:
+    facts: list[Fact] = []
+    seen: dict[str, int] = {}
+    for line, record in read_jsonl(path):
+        fact = _parse_fact(record, path, line)
+        if fact.id in seen:
+            raise DataError(path, f"fact id {fact.id} repeats the one on line {seen[fact.id]}", line)
+        seen[fact.id] = line
+        facts.append(fact)
+    if not facts:
+        raise DataError(path, "no facts in file")
+    return facts
+
+
+# --------------------------------------------------------------------------------------------
+# public loaders
+
+
+def docs_dir(version: Version = 1, root: Path | None = None) -> Path:
+    """Folder of the Markdown documents of a knowledge-base version."""
+    if version not in (1, 2):
+        raise ValueError(f"unknown knowledge-base version {version!r}: expected 1 or 2")
+    return (root or config.data_dir()) / f"kb_v{version}" / "docs"
+
+
+def load_corpus(version: Version = 1, root: Path | None = None) -> list[Document]:
+    """All documents of a knowledge-base version, sorted by id."""
+    folder = _require_dir(docs_dir(version, root))
+    docs = []
+    for path in sorted(folder.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            raise DataError(path, "document is empty", 1)
+        first = text.lstrip().splitlines()[0]
+        if not first.startswith("# "):
+            raise DataError(path, "document must start with a '# Title' heading", 1)
+        docs.append(Document(doc_id=path.stem, title=first[2:].strip(), text=text))
+    if not docs:
+        raise DataError(folder, "empty corpus: no .md documents in this folder")
+    return docs
+
+
+def load_manifest(root: Path | None = None) -> dict[str, list[str]]:
+    """``{"retired_docs": [...], "added_docs": [...]}`` for version 2."""
+    path = (root or config.data_dir()) / "kb_v2" / "manifest.json"
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"not valid JSON ({exc.msg})", exc.lineno) from None
+    for key in ("retired_docs", "added_docs"):
+        if not isinstance(manifest.get(key), list):
+            raise DataError(path, f"missing list {key!r}")
+    return manifest
+
+
+def load_edits(root: Path | None = None) -> list[Edit]:
+    """The version-2 edits, each with the facts it changes."""
+    path = (root or config.data_dir()) / "kb_v2" / "edits.jsonl"
+    edits = []
+    for line, record in read_jsonl(path):
+        changes = []
+        for item in record.get("facts", []):
+            if not isinstance(item, dict):
+                raise DataError(path, "each entry of 'facts' must be an object", line)
+            changes.append(FactChange(
+                id=_field(item, "id", str, path, line), answer=_field(item, "answer", str, path, line),
+                aliases=_field(item, "aliases", list, path, line), was=_field(item, "was", str, path, line)))
+        edits.append(Edit(doc=_field(record, "doc", str, path, line), old=_field(record, "old", str, path, line),
+                          new=_field(record, "new", str, path, line), facts=tuple(changes)))
+    return edits
+
+
+def load_facts(version: Version = 1, root: Path | None = None) -> list[Fact]:
+    """The facts of a knowledge-base version.
+
+    Version 2: facts changed by an edit carry their new answer; facts whose documents were retired
+    are dropped; facts of added documents (``kb_v2/new_facts.jsonl``) are appended.
+    """
+    root = root or config.data_dir()
+    _require_dir(root)
+    facts = _read_facts(root / "facts.jsonl")
+    if version == 1:
+        return facts
+    if version != 2:
+        raise ValueError(f"unknown knowledge-base version {version!r}: expected 1 or 2")
+    changes = {c.id: c for e in load_edits(root) for c in e.facts}
+    retired = set(load_manifest(root)["retired_docs"])
+    out = []
+    for fact in facts:
+        if retired.intersection(fact.docs):
+            continue
+        change = changes.get(fact.id)
+        out.append(replace(fact, answer=change.answer, aliases=change.aliases) if change else fact)
+    return out + _read_facts(root / "kb_v2" / "new_facts.jsonl")
+
+
+def changed_facts(root: Path | None = None) -> dict[str, FactChange]:
+    """``fact id -> change`` for every fact whose answer differs between version 1 and 2."""
+    return {c.id: c for e in load_edits(root) for c in e.facts}
+
+
+def apply_edits(docs: dict[str, str], edits: list[Edit]) -> dict[str, str]:
+    """Apply text edits to ``{doc_id: text}``; each ``old`` must occur exactly once."""
+    out = dict(docs)
+    for edit in edits:
+        if edit.doc not in out:
+            raise KeyError(f"edit names unknown document {edit.doc!r}")
+        count = out[edit.doc].count(edit.old)
+        if count != 1:
+            raise ValueError(f"edit for {edit.doc!r}: text to replace occurs {count} times, expected once: {edit.old[:60]!r}")
+        out[edit.doc] = out[edit.doc].replace(edit.old, edit.new)
+    return out
+
+
+def load_unanswerable(root: Path | None = None) -> list[Unanswerable]:
+    """Questions whose answers are in no document."""
+    path = (root or config.data_dir()) / "unanswerable.jsonl"
+    return [Unanswerable(id=_field(r, "id", str, path, n), question=_field(r, "question", str, path, n),
+                         absent=_field(r, "absent", list, path, n)) for n, r in read_jsonl(path)]
+
+
+def load_style(split: str | None = None, root: Path | None = None) -> list[StylePair]:
+    """House-style question/answer pairs, optionally one split (``train`` or ``test``)."""
+    path = (root or config.data_dir()) / "style.jsonl"
+    pairs = []
+    for n, r in read_jsonl(path):
+        pair = StylePair(id=_field(r, "id", str, path, n), split=_field(r, "split", str, path, n),
+                         question=_field(r, "question", str, path, n), answer=_field(r, "answer", str, path, n))
+        if pair.split not in {"train", "test"}:
+            raise DataError(path, f"split must be 'train' or 'test', got {pair.split!r}", n)
+        pairs.append(pair)
+    return [p for p in pairs if split is None or p.split == split]
+
+
+# --------------------------------------------------------------------------------------------
+# questions
+
+
+def fact_questions(facts: list[Fact], which: str = "heldout") -> list[Question]:
+    """Turn facts into questions.
+
+    ``which``: ``"train"`` (the training wording), ``"heldout"`` (every paraphrase), or
+    ``"h1"`` / ``"h2"`` (only the first / second paraphrase).
+    """
+    out: list[Question] = []
+    for fact in facts:
+        if which == "train":
+            texts = [("train", fact.question)]
+        elif which == "heldout":
+            texts = [(f"h{i}", q) for i, q in enumerate(fact.heldout, start=1)]
+        elif re.fullmatch(r"h\d+", which):
+            i = int(which[1:])
+            texts = [(which, fact.heldout[i - 1])] if i <= len(fact.heldout) else []
+        else:
+            raise ValueError(f"which={which!r}: expected 'train', 'heldout', 'h1', 'h2', ...")
+        out += [Question(qid=f"{fact.id}/{tag}", text=text, answers=fact.answers, fact_id=fact.id,
+                         doc_ids=fact.docs, kind="train" if tag == "train" else "heldout")
+                for tag, text in texts]
+    return out
+
+
+def unanswerable_questions(items: list[Unanswerable]) -> list[Question]:
+    """Unanswerable items as questions with no accepted answer."""
+    return [Question(qid=u.id, text=u.question, answers=(), kind="unanswerable") for u in items]

@@ -1,0 +1,81 @@
+"""One look for every figure in the series: colours per system, bars with intervals."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .evaluate import Estimate
+
+# One colour per kind of system, the same in every notebook.
+COLORS: dict[str, str] = {
+    "closed-book": "#8c8c8c",
+    "rag": "#1f77b4",
+    "fine-tuned": "#ff7f0e",
+    "lm fine-tuned": "#e6a157",
+    "fine-tuned + rag": "#2ca02c",
+    "correct": "#2ca02c",
+    "abstained": "#bdbdbd",
+    "invented": "#d62728",
+}
+
+STYLE: dict[str, object] = {
+    "figure.figsize": (7.0, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.alpha": 0.3,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "font.size": 10,
+    "legend.frameon": False,
+}
+
+
+def use_style() -> None:
+    """Apply the series' matplotlib style (call once at the top of a notebook)."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(STYLE)
+
+
+def color(name: str) -> str:
+    """The series colour for a system or outcome name (case-insensitive); grey if unknown."""
+    return COLORS.get(name.lower(), "#7f7f7f")
+
+
+def bars_with_ci(ax: "Axes", estimates: Mapping[str, "Estimate"], ylabel: str = "",
+                 colors: Sequence[str] | None = None, ylim: tuple[float, float] = (0, 1)) -> "Axes":
+    """Bar chart of estimates with their confidence intervals as error bars, values on top."""
+    labels = list(estimates)
+    means = [estimates[k].mean for k in labels]
+    err = [[estimates[k].mean - estimates[k].low for k in labels],
+           [estimates[k].high - estimates[k].mean for k in labels]]
+    bars = ax.bar(labels, means, yerr=err, capsize=4, color=colors or [color(k) for k in labels])
+    for bar, mean in zip(bars, means):
+        ax.annotate(f"{mean:.0%}" if ylim == (0, 1) else f"{mean:.2f}", (bar.get_x() + bar.get_width() / 2, mean),
+                    xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(*ylim)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order: Sequence[str]) -> "Axes":
+    """Horizontal stacked bars: for each system, the share of each outcome in ``order``."""
+    systems = list(shares)
+    left = [0.0] * len(systems)
+    for outcome in order:
+        values = [shares[s].get(outcome, 0.0) for s in systems]
+        ax.barh(systems, values, left=left, color=color(outcome), label=outcome)
+        for i, (v, x) in enumerate(zip(values, left)):
+            if v >= 0.06:
+                ax.text(x + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=9)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_xlim(0, 1)
+    ax.grid(False)
+    ax.legend(ncols=len(order), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return ax

@@ -1,0 +1,50 @@
+"""A small results store: each notebook saves its measured numbers as JSON for later notebooks
+(the use-case notebook reads them all)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from . import config
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot store non-finite number {value!r}")
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    if hasattr(value, "__dataclass_fields__"):
+        return _clean(vars(value))
+    return value
+
+
+def save(notebook: str, numbers: dict[str, Any], folder: Path | None = None) -> Path:
+    """Write ``numbers`` (JSON-able; floats rounded to 4 places) as ``<notebook>.json``."""
+    folder = folder or config.results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}.json"
+    path.write_text(json.dumps({"notebook": notebook, "numbers": _clean(numbers)}, indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def load(notebook: str, folder: Path | None = None) -> dict[str, Any]:
+    """The numbers a notebook saved."""
+    path = (folder or config.results_dir()) / f"{notebook}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no results saved yet; run notebook {notebook} first")
+    return json.loads(path.read_text(encoding="utf-8"))["numbers"]
+
+
+def load_all(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every notebook's numbers, keyed by notebook name."""
+    folder = folder or config.results_dir()
+    return {p.stem: json.loads(p.read_text(encoding="utf-8"))["numbers"] for p in sorted(folder.glob("*.json"))}

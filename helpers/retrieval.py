@@ -1,0 +1,217 @@
+"""Chunk documents, embed them with sentence-transformers, and search them with FAISS.
+
+The index stores normalized embeddings in a FAISS inner-product index (cosine similarity) wrapped
+in an ``IndexIDMap2``, so the chunks of one document can be removed and re-added without
+rebuilding everything: :meth:`VectorIndex.update` re-embeds only documents whose text changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from .data import Document
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedder (a ``SentenceTransformer`` fits)."""
+
+    def encode(self, sentences: list[str], **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document: the unit that is embedded and retrieved."""
+
+    chunk_id: str     # ``<doc_id>#<n>``
+    doc_id: str
+    title: str
+    text: str         # what is embedded and shown to the reader: title line + body
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A search hit."""
+
+    chunk: Chunk
+    score: float      # cosine similarity
+    rank: int         # 1 = best
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+
+STRATEGIES = ("paragraph", "words", "document")
+
+
+def chunk_documents(docs: Sequence[Document], strategy: str = "paragraph", size: int = 80,
+                    overlap: int = 20) -> list[Chunk]:
+    """Split documents into chunks, each prefixed with its document's title.
+
+    * ``paragraph``: one chunk per paragraph (blank-line separated); headings are dropped since
+      the title is prefixed anyway.
+    * ``words``: windows of ``size`` words overlapping by ``overlap`` words.
+    * ``document``: one chunk per document.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown chunking strategy {strategy!r}: expected one of {STRATEGIES}")
+    if strategy == "words" and not 0 <= overlap < size:
+        raise ValueError(f"need 0 <= overlap < size, got size={size}, overlap={overlap}")
+    if not docs:
+        raise ValueError("empty corpus: no documents to chunk")
+    chunks: list[Chunk] = []
+    for doc in docs:
+        body = doc.text.split("\n", 1)[1] if doc.text.startswith("# ") else doc.text
+        if strategy == "document":
+            pieces = [body.strip()]
+        elif strategy == "paragraph":
+            pieces = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip() and not p.strip().startswith("#")]
+        else:
+            words = body.split()
+            step = size - overlap
+            pieces = [" ".join(words[i:i + size]) for i in range(0, max(len(words) - overlap, 1), step)]
+        for n, piece in enumerate(pieces):
+            chunks.append(Chunk(chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title,
+                                text=f"{doc.title}\n{piece}"))
+    return chunks
+
+
+def _doc_hash(chunks: Iterable[Chunk]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk.text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+class VectorIndex:
+    """A FAISS index over chunks, searchable by text."""
+
+    def __init__(self, embedder: Embedder, batch_size: int = 64) -> None:
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self._index: Any = None
+        self._chunks: dict[int, Chunk] = {}
+        self._next_id = 0
+
+    # -- building -----------------------------------------------------------------------------
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.embedder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                       convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(np.asarray(vectors, dtype="float32"))
+
+    def add(self, chunks: Sequence[Chunk]) -> int:
+        """Embed and add chunks; returns how many were embedded."""
+        import faiss
+
+        if not chunks:
+            return 0
+        vectors = self._embed([c.text for c in chunks])
+        if self._index is None:
+            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+        ids = np.arange(self._next_id, self._next_id + len(chunks), dtype="int64")
+        self._index.add_with_ids(vectors, ids)
+        self._chunks.update(zip(ids.tolist(), chunks))
+        self._next_id += len(chunks)
+        return len(chunks)
+
+    def remove_docs(self, doc_ids: Iterable[str]) -> int:
+        """Remove every chunk of the given documents; returns how many were removed."""
+        wanted = set(doc_ids)
+        ids = [i for i, c in self._chunks.items() if c.doc_id in wanted]
+        if ids and self._index is not None:
+            self._index.remove_ids(np.asarray(ids, dtype="int64"))
+        for i in ids:
+            del self._chunks[i]
+        return len(ids)
+
+    @classmethod
+    def build(cls, embedder: Embedder, chunks: Sequence[Chunk], batch_size: int = 64) -> "VectorIndex":
+        """A new index over ``chunks``."""
+        if not chunks:
+            raise ValueError("cannot build an index over an empty list of chunks")
+        index = cls(embedder, batch_size=batch_size)
+        index.add(chunks)
+        return index
+
+    def update(self, chunks: Sequence[Chunk]) -> dict[str, Any]:
+        """Make the index hold exactly ``chunks``, re-embedding only documents that changed.
+
+        Returns counts of added, changed, removed and unchanged documents, chunks embedded and
+        seconds taken.
+        """
+        start = time.perf_counter()
+        new_by_doc: dict[str, list[Chunk]] = {}
+        for chunk in chunks:
+            new_by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        old_by_doc: dict[str, list[Chunk]] = {}
+        for chunk in self._chunks.values():
+            old_by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        added = sorted(set(new_by_doc) - set(old_by_doc))
+        removed = sorted(set(old_by_doc) - set(new_by_doc))
+        changed = sorted(d for d in set(new_by_doc) & set(old_by_doc)
+                         if _doc_hash(new_by_doc[d]) != _doc_hash(old_by_doc[d]))
+        self.remove_docs(removed + changed)
+        embedded = self.add([c for d in added + changed for c in new_by_doc[d]])
+        return {"added": added, "changed": changed, "removed": removed,
+                "unchanged": len(new_by_doc) - len(added) - len(changed),
+                "chunks_embedded": embedded, "seconds": time.perf_counter() - start}
+
+    # -- searching ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return list(self._chunks.values())
+
+    def search_many(self, queries: Sequence[str], k: int = 3) -> list[list[Passage]]:
+        """Top-``k`` passages for each query, best first."""
+        if self._index is None or not self._chunks:
+            raise ValueError("the index is empty: build it or add chunks first")
+        k = min(k, len(self._chunks))
+        scores, ids = self._index.search(self._embed(list(queries)), k)
+        return [[Passage(self._chunks[int(i)], float(s), rank) for rank, (s, i) in enumerate(zip(row_s, row_i), 1)
+                 if i >= 0] for row_s, row_i in zip(scores, ids)]
+
+    def search(self, query: str, k: int = 3) -> list[Passage]:
+        """Top-``k`` passages for one query, best first."""
+        return self.search_many([query], k)[0]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, folder: Path | str) -> Path:
+        """Write the FAISS index and the chunk table to ``folder``."""
+        import faiss
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(self._index, str(folder / "index.faiss"))
+        table = {"next_id": self._next_id, "chunks": {str(i): asdict(c) for i, c in self._chunks.items()}}
+        (folder / "chunks.json").write_text(json.dumps(table), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path | str, embedder: Embedder) -> "VectorIndex":
+        """Read an index written by :meth:`save` (the same embedder must be used)."""
+        import faiss
+
+        folder = Path(folder)
+        for name in ("index.faiss", "chunks.json"):
+            if not (folder / name).is_file():
+                raise FileNotFoundError(f"{folder / name}: missing; was the index saved here?")
+        index = cls(embedder)
+        index._index = faiss.read_index(str(folder / "index.faiss"))
+        table = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        index._chunks = {int(i): Chunk(**c) for i, c in table["chunks"].items()}
+        index._next_id = table["next_id"]
+        return index
