@@ -17,7 +17,7 @@ export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
 export PYTHONHASHSEED := 0
 # Tests and stored outputs run with the settings CI uses (2 threads), so numbers match.
-CI_ENV := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 RAGFT_DEVICE=cpu MPLBACKEND=Agg
+CI_ENV := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 RAGFT_DEVICE=cpu
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 
 .PHONY: lab test unit notebooks install clean-cache distclean

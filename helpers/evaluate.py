@@ -105,6 +105,27 @@ def grade(questions: Sequence[Question], predictions: Sequence[str]) -> list[Gra
     return rows
 
 
+OUTCOMES = ("correct", "abstained", "invented")
+
+
+def outcome(row: Graded) -> str:
+    """``correct`` (answer found, lenient), ``abstained`` or ``invented`` (answered, wrong).
+
+    For an unanswerable question, abstaining is the right behaviour and any answer is invented.
+    """
+    if row.contains:
+        return "correct"
+    return "abstained" if row.abstained else "invented"
+
+
+def outcome_shares(rows: Sequence[Graded]) -> dict[str, float]:
+    """Share of rows in each outcome."""
+    if not rows:
+        raise ValueError("no graded rows")
+    counts = Counter(outcome(r) for r in rows)
+    return {o: counts.get(o, 0) / len(rows) for o in OUTCOMES}
+
+
 def as_records(rows: Iterable[Graded]) -> list[dict]:
     """Graded rows as plain dicts (for ``pandas.DataFrame``)."""
     return [asdict(r) for r in rows]

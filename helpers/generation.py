@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from .retrieval import Passage
+from .retrieval import Passage, VectorIndex
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -88,3 +88,20 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
             answers[i] = Answer(text=tokenizer.decode(tokens, skip_special_tokens=True).strip(),
                                 prompt_tokens=lengths[i], new_tokens=len(tokens), seconds=seconds)
     return [a for a in answers if a is not None]
+
+
+def answer_closed_book(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", questions: Sequence[str],
+                       **kwargs: int) -> list[Answer]:
+    """Answer each question with no context (keyword arguments go to :func:`generate`)."""
+    return generate(model, tokenizer, [closed_book_messages(q) for q in questions], **kwargs)
+
+
+def answer_with_rag(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", index: "VectorIndex",
+                    questions: Sequence[str], k: int = 2, **kwargs: int) -> tuple[list[Answer], list[list[Passage]]]:
+    """Retrieve the top-``k`` passages for each question, then answer from them.
+
+    Returns the answers and, for each question, the passages it was given (its sources).
+    """
+    hits = index.search_many(list(questions), k=k)
+    answers = generate(model, tokenizer, [rag_messages(q, h) for q, h in zip(questions, hits)], **kwargs)
+    return answers, hits

@@ -66,6 +66,8 @@ def bars_with_ci(ax: "Axes", estimates: Mapping[str, "Estimate"], ylabel: str = 
 
 def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order: Sequence[str]) -> "Axes":
     """Horizontal stacked bars: for each system, the share of each outcome in ``order``."""
+    from matplotlib.ticker import PercentFormatter
+
     systems = list(shares)
     left = [0.0] * len(systems)
     for outcome in order:
@@ -76,6 +78,7 @@ def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order:
                 ax.text(x + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=9)
         left = [a + b for a, b in zip(left, values)]
     ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(False)
     ax.legend(ncols=len(order), loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return ax
