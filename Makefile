@@ -15,10 +15,13 @@ TORCH_INDEX_URL ?=
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export PYTHONHASHSEED := 0
 # Tests and stored outputs run with the settings CI uses (2 threads), so numbers match.
 CI_ENV := OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 RAGFT_DEVICE=cpu
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
+# Jupyter refuses to run as root unless told; containers and some CI machines run as root.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test unit notebooks install clean-cache distclean
 
@@ -39,7 +42,7 @@ endif
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_setup_and_first_look.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_setup_and_first_look.ipynb
 
 test: $(STAMP)
 	$(CI_ENV) $(BIN)/python -m pytest tests notebooks $(NBVAL)

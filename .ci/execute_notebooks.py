@@ -23,8 +23,11 @@ def _execute(path: str) -> None:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=1800, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(Path(path).parent)}})
-    client.execute()
-    nbformat.write(nb, path)
+    try:
+        client.execute()
+    finally:
+        # on failure too: the stored error shows where and why (and the hook flags stored errors)
+        nbformat.write(nb, path)
 
 
 def run(path: str) -> tuple[float, float]:

@@ -126,6 +126,23 @@ def outcome_shares(rows: Sequence[Graded]) -> dict[str, float]:
     return {o: counts.get(o, 0) / len(rows) for o in OUTCOMES}
 
 
+VALUE_OUTCOMES = ("new value", "stale value", "neither")
+
+
+def value_outcome(prediction: str, new_answers: Sequence[str], old_answers: Sequence[str]) -> str:
+    """After a fact changed: does the reply give the ``new value``, the ``stale value``, or ``neither``?
+
+    A reply that contains both counts as ``new value`` only if the old one is absent; otherwise it is
+    ``neither`` (hedging between the two is not an update).
+    """
+    new, old = contains_answer(prediction, new_answers), contains_answer(prediction, old_answers)
+    if new and not old:
+        return "new value"
+    if old and not new:
+        return "stale value"
+    return "neither"
+
+
 def as_records(rows: Iterable[Graded]) -> list[dict]:
     """Graded rows as plain dicts (for ``pandas.DataFrame``)."""
     return [asdict(r) for r in rows]
@@ -180,6 +197,21 @@ def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, n_resamples:
     res = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
                     method="percentile", rng=np.random.default_rng(seed))
     return Estimate(mean, float(res.confidence_interval.low), float(res.confidence_interval.high), int(data.size))
+
+
+def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded], metric: str = "contains",
+                      seed: int = 0) -> Estimate:
+    """Mean of ``metric(a) - metric(b)`` over the same questions, with a bootstrap interval.
+
+    When two systems answer the *same* questions, resampling questions and comparing per-question
+    differences is much more sensitive than checking whether two separate intervals overlap: the
+    question-to-question variation that both systems share cancels out. If the interval excludes 0,
+    the difference is unlikely to be noise.
+    """
+    if [r.qid for r in rows_a] != [r.qid for r in rows_b]:
+        raise ValueError("paired comparison needs the same questions in the same order")
+    return bootstrap_ci([float(getattr(a, metric)) - float(getattr(b, metric)) for a, b in zip(rows_a, rows_b)],
+                        seed=seed)
 
 
 def summarize(rows: Sequence[Graded], metrics: Sequence[str] = ("exact", "contains", "f1", "abstained", "invented"),

@@ -17,6 +17,7 @@ import json
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence
@@ -26,21 +27,35 @@ from . import config, generation, models
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from .data import Fact
+
 Kind = Literal["qa", "lm"]
 IGNORE_INDEX = -100   # label value the loss skips (prompt tokens, padding)
 _FORMAT_VERSION = 1   # bump when the way examples or adapters are built changes
 
 
+ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
 @dataclass(frozen=True)
 class LoraSettings:
-    """Everything that decides what a training run produces (all part of the cache key)."""
+    """Everything that decides what a training run produces (all part of the cache key).
 
-    rank: int = 8
-    alpha: int = 16
+    The defaults were chosen on the *training* wordings of 40 facts (never on held-out questions),
+    on 2 CPU cores: rank 8 on q/v alone recalled 28% of the training questions after 10 epochs
+    (97 s); all seven projections of the top 10 layers at rank 16 recalled 100% after 8 epochs
+    (65 s) and about 90% after 6 (46 s). Adapting only the top layers lets the backward pass stop
+    early.
+    """
+
+    rank: int = 16
+    alpha: int = 32
     dropout: float = 0.05
-    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
-    epochs: float = 3.0
-    learning_rate: float = 1e-3
+    target_modules: tuple[str, ...] = ALL_PROJECTIONS
+    top_layers: int | None = 10   # adapt only the last N transformer layers (None = all)
+    epochs: float = 8.0
+    max_steps: int | None = None  # if set, train exactly this many optimizer steps (overrides epochs)
+    learning_rate: float = 3e-3
     batch_size: int = 8
     max_length: int = 96          # tokens per example (QA) or per block (LM)
     warmup_steps: int = 2
@@ -62,6 +77,51 @@ class FineTuneResult:
     n_tokens: int                 # supervised tokens seen per epoch
     trainable_params: int
     settings: LoraSettings = field(default_factory=LoraSettings)
+
+
+# --------------------------------------------------------------------------------------------
+# paraphrase augmentation
+
+# Generic English rewrites of a question's opening. They are written here, once, and applied blindly
+# to every training question. They never look at the held-out questions, and no rule was added or
+# changed after seeing results. We tried the 135M generator as a paraphraser first: it mostly
+# echoed or answered the question, so rules are the honest choice at this model size.
+_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"^How much does (.+) cost\?$", r"What is the price of \1?"),
+    (r"^How much is (.+)\?$", r"What does \1 cost?"),
+    (r"^How many (.+)\?$", r"What is the number of \1?"),
+    (r"^How long (.+)\?$", r"For how long \1?"),
+    (r"^How often (.+)\?$", r"How frequently \1?"),
+    (r"^How (.+)\?$", r"In what way \1?"),
+    (r"^Who is (.+)\?$", r"Which person is \1?"),
+    (r"^Who (.+)\?$", r"Which person \1?"),
+    (r"^When (.+)\?$", r"At what time \1?"),
+    (r"^Where (.+)\?$", r"In what place \1?"),
+    (r"^In which (.+)\?$", r"In what \1?"),
+    (r"^Which (.+)\?$", r"What \1?"),
+    (r"^What is (.+)\?$", r"Tell me what \1 is."),
+    (r"^What (.+)\?$", r"Tell me: what \1?"),
+)
+_WRAPPERS: tuple[str, ...] = ("Quick question: {q}", "I would like to know this. {q}", "{lower}")
+
+
+def augment_question(question: str, n: int = 3) -> list[str]:
+    """The question plus up to ``n`` rule-based rewordings (one lexical rewrite, then wrappers).
+
+    >>> augment_question("How much does the Hearth gateway cost?", n=2)
+    ['How much does the Hearth gateway cost?', 'What is the price of the Hearth gateway?', 'Quick question: How much does the Hearth gateway cost?']
+    """
+    import re
+
+    variants = [question]
+    for pattern, replacement in _REWRITES:
+        if re.match(pattern, question):
+            variants.append(re.sub(pattern, replacement, question))
+            break
+    for wrapper in _WRAPPERS:
+        variants.append(wrapper.format(q=question, lower=question[0].lower() + question[1:].rstrip("?")))
+    unique = list(dict.fromkeys(variants))
+    return unique[:n + 1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,10 +190,25 @@ def _collator(tokenizer: "PreTrainedTokenizerBase") -> Any:
     return DataCollatorForSeq2Seq(right, padding=True, label_pad_token_id=IGNORE_INDEX)
 
 
+def _top_layers(model: Any, n: int | None) -> list[int] | None:
+    if n is None:
+        return None
+    total = model.config.num_hidden_layers
+    if not 0 < n <= total:
+        raise ValueError(f"top_layers={n}: the model has {total} layers")
+    return list(range(total - n, total))
+
+
 def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: LoraSettings = LoraSettings(),
-               generator: str | None = None, use_cache: bool = True, verbose: bool = True) -> FineTuneResult:
+               generator: str | None = None, use_cache: bool = True, verbose: bool = True,
+               start_from: Path | None = None) -> FineTuneResult:
     """Train a LoRA adapter on ``examples`` (from :func:`qa_examples` or :func:`lm_examples`), or load
-    it from the cache when the same examples and settings were trained before."""
+    it from the cache when the same examples and settings were trained before.
+
+    ``start_from``: the folder of a saved adapter (``FineTuneResult.adapter_dir``) to continue
+    training instead of starting a new one; its ``settings`` other than the schedule (epochs,
+    learning rate, batch size) are those of the saved adapter.
+    """
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import PrinterCallback, Trainer, TrainingArguments
@@ -144,7 +219,10 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
         raise ValueError("no training examples")
     began = time.perf_counter()
     base_path = models.generator_path(generator)
-    key = adapter_key(kind, examples, settings, base_path)
+    if start_from is not None and not (Path(start_from) / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{start_from}: no saved adapter to continue from")
+    origin = f"{base_path}+{Path(start_from).name}" if start_from is not None else base_path
+    key = adapter_key(kind, examples, settings, origin)
     adapter_dir = config.cache_dir() / "adapters" / f"{kind}-{key}"
     n_tokens = sum(sum(t != IGNORE_INDEX for t in ex["labels"]) for ex in examples)
     base, tokenizer = models.load_generator(generator, cached=False)
@@ -161,25 +239,34 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
                               settings=settings)
 
     torch.manual_seed(settings.seed)   # LoRA's A matrices are initialised at random
-    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=list(settings.target_modules), task_type="CAUSAL_LM")
-    model = get_peft_model(base, lora)
+    if start_from is not None:
+        model = PeftModel.from_pretrained(base, start_from, is_trainable=True)
+    else:
+        lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                          target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
+                          layers_to_transform=_top_layers(base, settings.top_layers))
+        model = get_peft_model(base, lora)
     trainable = models.count_parameters(model, trainable_only=True)
     device = next(base.parameters()).device.type
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
             output_dir=scratch, per_device_train_batch_size=settings.batch_size,
-            num_train_epochs=settings.epochs, learning_rate=settings.learning_rate,
+            num_train_epochs=settings.epochs, max_steps=settings.max_steps or -1,
+            learning_rate=settings.learning_rate,
             warmup_steps=settings.warmup_steps, lr_scheduler_type="linear", logging_steps=1,
             save_strategy="no", report_to="none", disable_tqdm=True, seed=settings.seed,
             data_seed=settings.seed, use_cpu=device == "cpu", dataloader_num_workers=0,
             optim="adamw_torch", log_level="error")
-        trainer = Trainer(model=model, args=args, train_dataset=list(examples),
-                          data_collator=_collator(tokenizer))
-        # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
-        trainer.remove_callback(PrinterCallback)
-        start = time.perf_counter()
-        trainer.train()
+        with warnings.catch_warnings():
+            # transformers 5 calls its own deprecated `is_gradient_checkpointing` inside Trainer;
+            # nothing we can change, and it would land in every notebook's output
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+            trainer = Trainer(model=model, args=args, train_dataset=list(examples),
+                              data_collator=_collator(tokenizer))
+            # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
+            trainer.remove_callback(PrinterCallback)
+            start = time.perf_counter()
+            trainer.train()
         train_seconds = time.perf_counter() - start
     losses = [round(float(e["loss"]), 4) for e in trainer.state.log_history if "loss" in e]
     model.eval()
@@ -189,7 +276,8 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
         model.save_pretrained(tmp)
         (tmp / "meta.json").write_text(json.dumps({
             "kind": kind, "losses": losses, "train_seconds": train_seconds, "trainable_params": trainable,
-            "n_examples": len(examples), "settings": asdict(settings), "base": base_path}, indent=1))
+            "n_examples": len(examples), "settings": asdict(settings), "base": base_path,
+            "start_from": str(start_from) if start_from is not None else None}, indent=1))
         if adapter_dir.exists():
             shutil.rmtree(adapter_dir)
         tmp.rename(adapter_dir)
@@ -200,3 +288,21 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
                           load_seconds=time.perf_counter() - began, cached=False, adapter_dir=adapter_dir,
                           n_examples=len(examples), n_tokens=n_tokens, trainable_params=trainable,
                           settings=settings)
+
+
+def fact_pairs(facts: Sequence["Fact"], n_paraphrases: int = 0) -> list[tuple[str, str]]:
+    """(question, answer) training pairs from facts' *training* wordings (never the held-out ones),
+    each question followed by up to ``n_paraphrases`` rule-based rewordings (:func:`augment_question`).
+
+    Decontamination: a rewording that equals one of the fact's held-out questions (after SQuAD
+    normalization) is dropped. A generic rule can land on a test question by accident ("How much
+    does X cost?" -> "What is the price of X?"), and training on it would leak that question.
+    """
+    from .evaluate import normalize_answer
+
+    pairs = []
+    for fact in facts:
+        heldout = {normalize_answer(h) for h in fact.heldout}
+        pairs += [(q, fact.answer) for q in augment_question(fact.question, n_paraphrases)
+                  if normalize_answer(q) not in heldout]
+    return pairs

@@ -17,10 +17,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Messages = list[dict[str, str]]
 
-SYSTEM_PROMPT = (
-    "You answer questions about Marrowby Instruments, a maker of farm weather stations. "
-    "Reply with the answer only, in a few words. If you do not know, reply \"I don't know\"."
-)
+# Short on purpose: every token of it is paid for in every training example and every answer.
+# It replaces the template's default system prompt ("You are a helpful AI assistant named SmolLM...").
+SYSTEM_PROMPT = "Answer in a few words. If you do not know, reply \"I don't know\"."
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ COLORS: dict[str, str] = {
     "correct": "#2ca02c",
     "abstained": "#bdbdbd",
     "invented": "#d62728",
+    "new value": "#2ca02c",
+    "stale value": "#d62728",
+    "neither": "#bdbdbd",
 }
 
 STYLE: dict[str, object] = {
@@ -80,5 +83,6 @@ def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(False)
+    ax.invert_yaxis()                       # first system on top, in reading order
     ax.legend(ncols=len(order), loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return ax

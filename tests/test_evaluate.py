@@ -65,3 +65,21 @@ def test_bootstrap_interval_contains_mean_and_is_deterministic():
     assert evaluate.bootstrap_ci([0, 0, 0]) == evaluate.Estimate(0.0, 0.0, 0.0, 3)
     with pytest.raises(ValueError):
         evaluate.bootstrap_ci([])
+
+
+def test_value_outcome_after_a_change():
+    assert evaluate.value_outcome("It costs €419 now.", ["€419"], ["€389"]) == "new value"
+    assert evaluate.value_outcome("€389", ["€419"], ["€389"]) == "stale value"
+    assert evaluate.value_outcome("€389 or €419", ["€419"], ["€389"]) == "neither"
+    assert evaluate.value_outcome("I don't know", ["€419"], ["€389"]) == "neither"
+
+
+def test_paired_difference():
+    qs = [Question(str(i), "q", ("yes",)) for i in range(30)]
+    a = evaluate.grade(qs, ["yes"] * 20 + ["no"] * 10)
+    b = evaluate.grade(qs, ["yes"] * 5 + ["no"] * 25)
+    diff = evaluate.paired_difference(a, b)
+    assert diff.mean == pytest.approx(0.5) and diff.low > 0
+    assert evaluate.paired_difference(a, a) == evaluate.Estimate(0.0, 0.0, 0.0, 30)
+    with pytest.raises(ValueError, match="same questions"):
+        evaluate.paired_difference(a, b[::-1])

@@ -1,6 +1,8 @@
 """Prompt building, training-example construction and a real (tiny) LoRA run."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from helpers import finetune, generation
@@ -67,13 +69,41 @@ def test_tiny_lora_run_learns_and_caches(tokenizer, tmp_path, monkeypatch):
     monkeypatch.setenv("RAGFT_CACHE_DIR", str(tmp_path / "cache"))
     models.clear_cache()
     ex = finetune.qa_examples([("How tall is the mast?", "three metres")] * 4, tokenizer)
-    settings = finetune.LoraSettings(epochs=15, learning_rate=1e-2, batch_size=4, warmup_steps=0)
+    settings = finetune.LoraSettings(rank=8, target_modules=("q_proj", "v_proj"), top_layers=None, epochs=15,
+                                     learning_rate=1e-2, batch_size=4, warmup_steps=0)
     first = finetune.train_lora("qa", ex, settings, generator=str(folder), verbose=False)
     assert not first.cached and len(first.losses) == 15
     assert first.losses[-1] < first.losses[0]
     assert first.trainable_params == 2 * 2 * 8 * (32 + 32)       # layers x (q,v) x rank x (in+out)
     again = finetune.train_lora("qa", ex, settings, generator=str(folder), verbose=False)
     assert again.cached and again.losses == first.losses
+    more = finetune.train_lora("qa", ex, replace(settings, epochs=2), generator=str(folder), verbose=False,
+                               start_from=first.adapter_dir)
+    assert more.losses[0] < first.losses[0] and more.adapter_dir != first.adapter_dir   # continued, not restarted
+    with pytest.raises(FileNotFoundError, match="no saved adapter"):
+        finetune.train_lora("qa", ex, settings, generator=str(folder), start_from=tmp_path)
+    top = finetune.train_lora("qa", ex, replace(settings, top_layers=1, epochs=1), generator=str(folder),
+                              verbose=False, use_cache=False)
+    assert top.trainable_params == first.trainable_params // 2    # one of the two layers adapted
+    with pytest.raises(ValueError, match="top_layers=3: the model has 2 layers"):
+        finetune.train_lora("qa", ex, replace(settings, top_layers=3), generator=str(folder), use_cache=False)
     with pytest.raises(ValueError, match="kind must be"):
         finetune.train_lora("rl", ex, settings, generator=str(folder))  # type: ignore[arg-type]
     models.clear_cache()
+
+
+def test_augmentation_keeps_the_training_question_first_and_never_uses_heldout():
+    from helpers import data
+
+    facts = data.load_facts(1)
+    heldout = {evaluate_norm(h) for f in facts for h in f.heldout}
+    pairs = finetune.fact_pairs(facts, n_paraphrases=3)
+    assert 3.9 * len(facts) < len(pairs) <= 4 * len(facts)
+    assert [q for q, _ in finetune.fact_pairs(facts)] == [f.question for f in facts]
+    assert not {evaluate_norm(q) for q, _ in pairs} & heldout
+
+
+def evaluate_norm(text):
+    from helpers.evaluate import normalize_answer
+
+    return normalize_answer(text)
