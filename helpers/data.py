@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -18,6 +19,18 @@ from typing import Any, Iterator, Literal
 from . import config
 
 Version = Literal[1, 2]
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation)
+
+
+def normalize_text(text: str) -> str:
+    """SQuAD v1.1 normalization: lower case, no punctuation, no English articles, single spaces.
+
+    Used to grade answers (``helpers.evaluate``) and to compare questions (leakage checks).
+    """
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 class DataError(ValueError):

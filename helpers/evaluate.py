@@ -10,17 +10,14 @@ Face hub at run time, which these notebooks must never do. Bootstrap intervals u
 from __future__ import annotations
 
 import re
-import string
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from .data import Question
+from .data import Question, normalize_text
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation)
 _ABSTAIN = re.compile(
     r"\b(i\s+(?:do\s*n[o']?t|don't|cannot|can't|am\s+not\s+sure)\s+(?:know|say|answer|find|have|tell)"
     r"|not\s+(?:mentioned|stated|given|provided|specified|available|sure)"
@@ -30,9 +27,9 @@ _ABSTAIN = re.compile(
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    """SQuAD normalization: lower case, no punctuation, no articles, single spaces
+    (:func:`helpers.data.normalize_text`)."""
+    return normalize_text(text)
 
 
 def exact_match(prediction: str, answers: Sequence[str]) -> bool:

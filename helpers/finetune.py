@@ -11,6 +11,7 @@ settings loads the adapter (about a second) instead of training again.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -20,9 +21,10 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
 
 from . import config, generation, models
+from .data import normalize_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -57,7 +59,6 @@ class LoraSettings:
     max_steps: int | None = None  # if set, train exactly this many optimizer steps (overrides epochs)
     learning_rate: float = 3e-3
     batch_size: int = 8
-    max_length: int = 96          # tokens per example (QA) or per block (LM)
     warmup_steps: int = 2
     seed: int = 0
 
@@ -190,6 +191,16 @@ def _collator(tokenizer: "PreTrainedTokenizerBase") -> Any:
     return DataCollatorForSeq2Seq(right, padding=True, label_pad_token_id=IGNORE_INDEX)
 
 
+@contextlib.contextmanager
+def _quiet_deprecations() -> Iterator[None]:
+    """Silence one FutureWarning that peft and Trainer trigger inside transformers 5
+    (``is_gradient_checkpointing`` is deprecated): nothing our code can change, and it would land in
+    every notebook's output. Other warnings still show."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        yield
+
+
 def _top_layers(model: Any, n: int | None) -> list[int] | None:
     if n is None:
         return None
@@ -228,24 +239,26 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
     base, tokenizer = models.load_generator(generator, cached=False)
 
     if use_cache and (adapter_dir / "meta.json").is_file():
-        model = PeftModel.from_pretrained(base, adapter_dir).eval()
+        with _quiet_deprecations():
+            model = PeftModel.from_pretrained(base, adapter_dir).eval()
         meta = json.loads((adapter_dir / "meta.json").read_text())
         if verbose:
             print(f"loaded cached adapter {adapter_dir.name} (trained in {meta['train_seconds']:.0f} s)")
         return FineTuneResult(model=model, kind=kind, losses=meta["losses"], train_seconds=meta["train_seconds"],
                               load_seconds=time.perf_counter() - began, cached=True, adapter_dir=adapter_dir,
                               n_examples=len(examples), n_tokens=n_tokens,
-                              trainable_params=models.count_parameters(model, trainable_only=True) or meta["trainable_params"],
+                              trainable_params=meta["trainable_params"],
                               settings=settings)
 
     torch.manual_seed(settings.seed)   # LoRA's A matrices are initialised at random
-    if start_from is not None:
-        model = PeftModel.from_pretrained(base, start_from, is_trainable=True)
-    else:
-        lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                          target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
-                          layers_to_transform=_top_layers(base, settings.top_layers))
-        model = get_peft_model(base, lora)
+    with _quiet_deprecations():
+        if start_from is not None:
+            model = PeftModel.from_pretrained(base, start_from, is_trainable=True)
+        else:
+            lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                              target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
+                              layers_to_transform=_top_layers(base, settings.top_layers))
+            model = get_peft_model(base, lora)
     trainable = models.count_parameters(model, trainable_only=True)
     device = next(base.parameters()).device.type
     with tempfile.TemporaryDirectory() as scratch:
@@ -257,10 +270,7 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
             save_strategy="no", report_to="none", disable_tqdm=True, seed=settings.seed,
             data_seed=settings.seed, use_cpu=device == "cpu", dataloader_num_workers=0,
             optim="adamw_torch", log_level="error")
-        with warnings.catch_warnings():
-            # transformers 5 calls its own deprecated `is_gradient_checkpointing` inside Trainer;
-            # nothing we can change, and it would land in every notebook's output
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        with _quiet_deprecations():
             trainer = Trainer(model=model, args=args, train_dataset=list(examples),
                               data_collator=_collator(tokenizer))
             # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
@@ -298,11 +308,9 @@ def fact_pairs(facts: Sequence["Fact"], n_paraphrases: int = 0) -> list[tuple[st
     normalization) is dropped. A generic rule can land on a test question by accident ("How much
     does X cost?" -> "What is the price of X?"), and training on it would leak that question.
     """
-    from .evaluate import normalize_answer
-
     pairs = []
     for fact in facts:
-        heldout = {normalize_answer(h) for h in fact.heldout}
+        heldout = {normalize_text(h) for h in fact.heldout}
         pairs += [(q, fact.answer) for q in augment_question(fact.question, n_paraphrases)
-                  if normalize_answer(q) not in heldout]
+                  if normalize_text(q) not in heldout]
     return pairs
