@@ -2,6 +2,7 @@
 #   make lab    create/reuse .venv, install everything, open the series in JupyterLab
 #   make test   create/reuse .venv, install everything, run unit tests + every notebook (nbval)
 # Other targets: make notebooks (re-execute and store all notebook outputs, as CI settings),
+#                make student (regenerate the student variant in notebooks/clean/),
 #                make unit (helpers' unit tests only), make clean-cache, make distclean.
 
 PYTHON ?= python3
@@ -23,7 +24,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks install clean-cache distclean
+.PHONY: lab test unit notebooks student install clean-cache distclean
 
 install: $(STAMP)
 
@@ -47,13 +48,18 @@ lab: $(STAMP)
 # Notebooks save their numbers to results/; under test they go to a scratch folder instead, so a
 # test run never dirties the committed results (only `make notebooks` updates those).
 test: $(STAMP)
-	$(CI_ENV) RAGFT_RESULTS_DIR=$(CURDIR)/.cache/test-results $(BIN)/python -m pytest tests notebooks $(NBVAL)
+	$(CI_ENV) RAGFT_RESULTS_DIR=$(CURDIR)/.cache/test-results $(BIN)/python -m pytest tests notebooks $(NBVAL) --ignore=notebooks/clean
 
 unit: $(STAMP)
 	$(CI_ENV) $(BIN)/python -m pytest tests
 
 notebooks: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/execute_notebooks.py notebooks/*.ipynb
+	$(BIN)/python .ci/make_clean_notebooks.py
+
+# student variant: notebooks/clean/ (code and exercises, no outputs, no explanations)
+student: $(STAMP)
+	$(BIN)/python .ci/make_clean_notebooks.py
 
 clean-cache:
 	rm -rf .cache
