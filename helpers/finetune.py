@@ -27,7 +27,7 @@ from . import config, generation, models
 from .data import normalize_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedTokenizerBase
 
     from .data import Fact
 

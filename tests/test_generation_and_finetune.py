@@ -95,15 +95,10 @@ def test_tiny_lora_run_learns_and_caches(tokenizer, tmp_path, monkeypatch):
 def test_augmentation_keeps_the_training_question_first_and_never_uses_heldout():
     from helpers import data
 
+    norm = data.normalize_text
     facts = data.load_facts(1)
-    heldout = {evaluate_norm(h) for f in facts for h in f.heldout}
+    heldout = {norm(h) for f in facts for h in f.heldout}
     pairs = finetune.fact_pairs(facts, n_paraphrases=3)
     assert 3.9 * len(facts) < len(pairs) <= 4 * len(facts)
     assert [q for q, _ in finetune.fact_pairs(facts)] == [f.question for f in facts]
-    assert not {evaluate_norm(q) for q, _ in pairs} & heldout
-
-
-def evaluate_norm(text):
-    from helpers.evaluate import normalize_answer
-
-    return normalize_answer(text)
+    assert not {norm(q) for q, _ in pairs} & heldout
