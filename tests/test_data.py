@@ -26,6 +26,34 @@ def _in(answer: str, text: str) -> bool:
     return " ".join(answer.lower().split()) in " ".join(text.lower().split())
 
 
+def _forms(value: str) -> set[str]:
+    """The forms under which two accepted answers count as the same value: SQuAD-normalized (what
+    grading compares) and merely lower-cased (normalization strips decimal points and signs)."""
+    return {normalize_answer(value), " ".join(value.lower().split())} - {""}
+
+
+def _token_run(needle: str, haystack: str) -> bool:
+    """Whether normalized ``needle`` occurs as a run of whole tokens in normalized ``haystack``
+    (the test lenient grading applies)."""
+    n, h = normalize_answer(needle).split(), normalize_answer(haystack).split()
+    return bool(n) and any(h[i:i + len(n)] == n for i in range(len(h) - len(n) + 1))
+
+
+def _occurrences(value: str, text: str) -> int:
+    """Occurrences of ``value`` in ``text`` (lower case, whitespace collapsed) as a whole number or
+    word: not inside a longer word or number ("900" is not in "2,900", "3 °C" is not in "0.3 °C"),
+    but a leading minus sign does not protect ("3 °C" is in "-3 °C": normalization drops the sign)."""
+    pattern = (r"(?<!\w)(?<!\d[.,])" + re.escape(" ".join(value.lower().split())) + r"(?!\w)(?![.,]\d)")
+    return len(re.findall(pattern, " ".join(text.lower().split())))
+
+
+def _raw_facts() -> dict[str, dict]:
+    """Every fact record as written (version 1 and the facts of added documents), by id."""
+    root = data.config.data_dir()
+    return {r["id"]: r for path in (root / "facts.jsonl", root / "kb_v2" / "new_facts.jsonl")
+            for _, r in data.read_jsonl(path)}
+
+
 def test_sizes(v1, v2):
     assert len(v1) >= 30
     assert len(data.load_facts(1)) >= 150
@@ -33,6 +61,7 @@ def test_sizes(v1, v2):
     assert len(data.load_unanswerable()) >= 40
     assert len(data.load_style()) >= 100
     assert sum(f.multi_hop for f in data.load_facts(1)) >= 5
+    assert sum(f.multi_hop for f in data.load_facts(2)) >= 5
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -109,7 +138,7 @@ def test_fact_changes_match_the_edits(v2):
             # a new person's text may name the predecessor ("took over from ..."), as real
             # updates do; any other old value must be gone from the edited text
             if "took over" not in edit.new:
-                assert not _in(change.was, edit.new), f"{change.id}: old answer still in the edited text"
+                assert not _occurrences(change.was, edit.new), f"{change.id}: old answer still in the edited text"
             assert v2_facts[change.id].answer == change.answer
             assert _in(change.answer, v2[v2_facts[change.id].doc])
     unchanged = set(v1_facts) & set(v2_facts) - set(data.changed_facts())
@@ -144,3 +173,105 @@ def test_files_are_valid_jsonl():
                  root / "kb_v2" / "edits.jsonl", root / "kb_v2" / "new_facts.jsonl"]:
         for line in path.read_text(encoding="utf-8").splitlines():
             json.loads(line)
+
+
+def test_new_values_are_not_other_facts_values():
+    """A changed fact's version-2 value, and every fact of an added document, must not be the value
+    of another fact in either version. Otherwise a model that answers with a neighbour's value (for
+    example the members' warranty for the standard one) is graded as if it had learnt the update.
+    Facts that ask for the same value from the same document (a two-document question and its
+    one-document twin, e.g. F056 and F192) are allowed to share it."""
+    v1_facts = {f.id: f for f in data.load_facts(1)}
+    v2_facts = {f.id: f for f in data.load_facts(2)}
+    changed = data.changed_facts()
+    added = set(v2_facts) - set(v1_facts)
+    assert len(changed) >= 30 and added
+
+    def twins(a: str, b: str) -> bool:
+        return (a in v1_facts and b in v1_facts and v1_facts[a].doc == v1_facts[b].doc
+                and v1_facts[a].answer == v1_facts[b].answer)
+
+    others = [(f.id, value) for facts in (v1_facts, v2_facts) for f in facts.values() for value in f.answers]
+    for fid in sorted(set(changed) | added):
+        for value in v2_facts[fid].answers:
+            clashes = [(oid, other) for oid, other in others
+                       if oid != fid and not twins(fid, oid) and _forms(value) & _forms(other)]
+            assert not clashes, f"{fid}: version-2 value {value!r} is also the value of {clashes}"
+        if fid in changed:
+            old = set().union(*(_forms(v) for v in v1_facts[fid].answers))
+            new = set().union(*(_forms(v) for v in v2_facts[fid].answers))
+            assert not old & new, f"{fid}: version-2 answers repeat the version-1 value {old & new}"
+
+
+def test_changed_answers_occur_in_version2_only_where_the_edits_put_them(v2):
+    """The new value of a changed fact appears nowhere else in version 2 (no other document, no
+    untouched sentence of its own document), so finding it means finding the update."""
+    edits = data.load_edits()
+    v2_facts = {f.id: f for f in data.load_facts(2)}
+    for fid, change in data.changed_facts().items():
+        docs = v2_facts[fid].docs
+        placed = sum(_occurrences(change.answer, e.new) for e in edits if e.doc in docs)
+        found = {d: n for d, text in v2.items() if (n := _occurrences(change.answer, text))}
+        assert placed >= 1, f"{fid}: {change.answer!r} is in none of the edits of {docs}"
+        assert sum(found.values()) == placed, f"{fid}: {change.answer!r} also occurs outside its edits: {found}"
+
+
+def test_two_document_facts_really_need_both_documents(v1, v2):
+    """A two-document fact names, in its training question, a bridge: a term found only in the
+    other document, which tells which entity the question is about. Its rivals are the answers
+    the corpus gives for other entities of the same kind, so the answer document alone (or a
+    guess) is not enough. The answer itself is in no other document of the fact."""
+    raw = _raw_facts()
+    accepted: dict[str, list[str]] = {}
+    for version in (1, 2):
+        for fact in data.load_facts(version):
+            accepted.setdefault(fact.id, []).extend(fact.answers)
+    for version, corpus in ((1, v1), (2, v2)):
+        for fact in data.load_facts(version):
+            record = raw[fact.id]
+            if not fact.multi_hop:
+                assert "bridge" not in record and "rivals" not in record, f"{fact.id}: one-document fact with a bridge"
+                continue
+            bridge, rivals = record.get("bridge"), record.get("rivals")
+            assert isinstance(bridge, str) and bridge.strip(), f"{fact.id}: two-document fact needs 'bridge'"
+            assert isinstance(rivals, list) and rivals and all(isinstance(r, str) and r.strip() for r in rivals), \
+                f"{fact.id}: two-document fact needs a non-empty list 'rivals'"
+            others = [d for d in fact.docs if d != fact.doc]
+            assert _token_run(bridge, fact.question), f"{fact.id}: bridge {bridge!r} not in the training question"
+            assert not _token_run(bridge, corpus[fact.doc]), f"{fact.id}: bridge {bridge!r} is in {fact.doc} itself (v{version})"
+            assert any(_token_run(bridge, corpus[d]) for d in others), f"{fact.id}: bridge {bridge!r} not in {others} (v{version})"
+            for d in others:
+                assert not any(_token_run(a, corpus[d]) for a in fact.answers), f"{fact.id}: answer also in {d} (v{version})"
+            elsewhere = " ".join(text for d, text in corpus.items() if d not in others)
+            for rival in rivals:
+                assert _token_run(rival, elsewhere), \
+                    f"{fact.id}: rival {rival!r} occurs in no document besides the bridge's (v{version})"
+                assert not any(_forms(rival) & _forms(a) for a in accepted[fact.id]), \
+                    f"{fact.id}: rival {rival!r} is an accepted answer"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_no_question_contains_its_own_answer(version):
+    """No accepted answer of a fact occurs, as whole tokens, in its training or held-out questions:
+    otherwise lenient grading credits a reply that merely repeats the question."""
+    for fact in data.load_facts(version):
+        for answer in fact.answers:
+            for question in (fact.question, *fact.heldout):
+                assert not _token_run(answer, question), f"{fact.id}: {answer!r} is in its question {question!r}"
+
+
+_UNIT_WORDS = {w + s for w in ("year", "month", "week", "day", "night", "hour", "minute", "second", "season",
+                               "metre", "meter", "kilometre", "kilometer", "centimetre", "centimeter",
+                               "millimetre", "millimeter", "gram", "kilogram", "litre", "liter", "degree",
+                               "watt", "unit", "time") for s in ("", "s")}
+_UNIT_WORDS |= {"km", "cm", "mm", "m", "kg", "g", "l", "w", "c", "celsius", "percent", "mhz", "hz"}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_no_answer_is_a_bare_unit(version):
+    """An alias such as 'a year' normalizes to 'year', which lenient grading finds in almost any
+    reply about time. Accepted answers must say how many ('one year', '12 months')."""
+    for fact in data.load_facts(version):
+        for answer in fact.answers:
+            norm = normalize_answer(answer)
+            assert norm not in _UNIT_WORDS, f"{fact.id}: {answer!r} normalizes to the bare unit {norm!r}"
