@@ -5,9 +5,15 @@
 * **Supervised Q&A fine-tuning** (:func:`qa_examples`): question -> answer pairs, formatted with the
   same chat prompt the model sees at inference, with the loss only on the answer tokens.
 
-Trained adapters are cached under ``<cache>/adapters/<key>``, where the key hashes the exact token
-ids of the training examples, the settings and the base model. A rerun with the same data and
-settings loads the adapter (about a second) instead of training again.
+Trained adapters are cached under ``<cache>/adapters/<kind>-<key>``. The key (:func:`adapter_key`)
+hashes everything that changes the trained weights: the exact token ids of the examples, the
+:class:`LoraSettings`, the ``TrainingArguments`` actually passed to ``Trainer`` (minus paths), the
+torch/transformers/peft/accelerate versions, a content hash of the base weights
+(:func:`helpers.models.weights_fingerprint`), the parent adapter's key when training continues
+from one, the device, and the epochs at which snapshots are kept. A rerun with the same inputs loads
+the adapter (about a second) instead of training again; ``meta.json`` beside it records where and
+how long it trained. Building and reading a cache entry holds the lock ``<adapters>/<name>.lock``,
+so two kernels asking for the same adapter train it once.
 """
 from __future__ import annotations
 
@@ -15,25 +21,28 @@ import contextlib
 import copy
 import hashlib
 import json
-import shutil
+import math
+import re
 import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping, Sequence
 
-from . import config, generation, models
+from . import config, generation, models, storage
 from .data import normalize_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from transformers import PreTrainedTokenizerBase
+    from transformers import PreTrainedTokenizerBase, TrainingArguments
 
     from .data import Fact
 
 Kind = Literal["qa", "lm"]
 IGNORE_INDEX = -100   # label value the loss skips (prompt tokens, padding)
-_FORMAT_VERSION = 1   # bump when the way examples or adapters are built changes
+_FORMAT_VERSION = 2   # bump when the way examples or adapters are built or stored changes
+NEAR_COPY_JACCARD = 0.6   # a rewording this close (token Jaccard) to any held-out question is dropped
+VERSIONED_LIBRARIES = ("torch", "transformers", "peft", "accelerate")   # part of the cache key
 
 
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -63,9 +72,18 @@ class LoraSettings:
     seed: int = 0
 
 
+StateDict = dict[str, Any]   # adapter weights as peft's get_peft_model_state_dict returns them
+_WEIGHTS_FILE = "adapter_model.safetensors"
+
+
 @dataclass
 class FineTuneResult:
-    """A trained (or cache-loaded) LoRA model and how it was made."""
+    """A trained (or cache-loaded) LoRA model and how it was made.
+
+    With ``save_epochs`` given to :func:`train_lora`, the adapter weights at those epochs are kept
+    too: :attr:`epochs_saved` lists them, :meth:`load_epoch` puts one into :attr:`model` and
+    :meth:`load_final` restores the fully trained weights.
+    """
 
     model: Any                    # peft.PeftModel, in eval mode
     kind: str
@@ -77,7 +95,54 @@ class FineTuneResult:
     n_examples: int
     n_tokens: int                 # supervised tokens seen per epoch
     trainable_params: int
+    device: str = "cpu"           # where the adapter was trained (for a cached one: when it was trained)
+    key: str = ""                 # the cache key (see adapter_key)
+    parent_key: str | None = None  # key of the adapter training continued from, if any
     settings: LoraSettings = field(default_factory=LoraSettings)
+    _snapshots: dict[float, "Path | StateDict"] = field(default_factory=dict, repr=False)
+    _final: "Path | StateDict | None" = field(default=None, repr=False)
+
+    @property
+    def epochs_saved(self) -> tuple[float, ...]:
+        """Epochs whose adapter weights were kept (``save_epochs``), ascending."""
+        return tuple(sorted(self._snapshots))
+
+    @property
+    def timing(self) -> str:
+        """How long training took and where, marked when read from the cache, e.g.
+        ``"65 s on cpu (cached)"``: what a notebook should show next to a training time."""
+        return f"{self.train_seconds:.0f} s on {self.device}" + (" (cached)" if self.cached else "")
+
+    def load_epoch(self, epoch: float) -> Any:
+        """Put the adapter weights saved at the end of ``epoch`` into :attr:`model`; returns it.
+
+        Only the LoRA weights change, in place; call :meth:`load_final` to go back.
+        """
+        match = [e for e in self._snapshots if math.isclose(e, float(epoch), abs_tol=1e-9)]
+        if not match:
+            saved = ", ".join(f"{e:g}" for e in self.epochs_saved) or "none"
+            raise ValueError(f"no snapshot of epoch {epoch:g} (saved epochs: {saved}); "
+                             f"pass save_epochs=[...] to train_lora to keep some")
+        return self._load_weights(self._snapshots[match[0]])
+
+    def load_final(self) -> Any:
+        """Put the fully trained adapter weights back into :attr:`model`; returns it."""
+        if self._final is None:
+            raise ValueError("this result keeps no final weights to restore")
+        return self._load_weights(self._final)
+
+    def _load_weights(self, source: "Path | StateDict") -> Any:
+        from peft import set_peft_model_state_dict
+
+        if isinstance(source, Path):
+            from safetensors.torch import load_file
+
+            source = load_file(str(source))
+        outcome = set_peft_model_state_dict(self.model, source)
+        unexpected = getattr(outcome, "unexpected_keys", [])
+        if unexpected:
+            raise ValueError(f"adapter weights do not fit the model: unexpected keys {unexpected[:3]}...")
+        return self.model.eval()
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,8 +177,6 @@ def augment_question(question: str, n: int = 3) -> list[str]:
     >>> augment_question("How much does the Hearth gateway cost?", n=2)
     ['How much does the Hearth gateway cost?', 'What is the price of the Hearth gateway?', 'Quick question: How much does the Hearth gateway cost?']
     """
-    import re
-
     variants = [question]
     for pattern, replacement in _REWRITES:
         if re.match(pattern, question):
@@ -155,26 +218,72 @@ def qa_examples(pairs: Sequence[tuple[str, str]], tokenizer: "PreTrainedTokenize
 
 def lm_examples(texts: Sequence[str], tokenizer: "PreTrainedTokenizerBase",
                 max_length: int = 128) -> list[dict[str, list[int]]]:
-    """Language-modeling examples: texts joined by end-of-text and cut into blocks of
-    ``max_length`` tokens; every token is a prediction target."""
-    ids: list[int] = []
-    for text in texts:
-        ids += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    if not ids:
+    """Language-modeling examples, aligned to documents: each text, followed by end-of-text, is cut
+    into blocks of at most ``max_length`` tokens; every token is a prediction target.
+
+    No block crosses a document boundary (a block never starts in one document and ends in the
+    next), so the model is never trained to continue one document with another; the last block of
+    each text ends with the end-of-text token and may be shorter (the collator pads it, and the
+    padding is not a target). A last block would never be a single token (which has nothing to
+    predict): it then takes one token from the block before.
+    """
+    if max_length < 2:
+        raise ValueError(f"max_length must be at least 2 tokens, got {max_length}")
+    if not texts:
         raise ValueError("no training text given")
-    blocks = [ids[i:i + max_length] for i in range(0, len(ids), max_length)]
+    blocks: list[list[int]] = []
+    for n, text in enumerate(texts):
+        if not text.strip():
+            raise ValueError(f"text {n} is empty: nothing to train on")
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        cuts = list(range(0, len(ids), max_length))
+        if len(cuts) > 1 and len(ids) - cuts[-1] == 1:
+            cuts[-1] -= 1   # a 1-token block predicts nothing: give the tail one more token
+        blocks += [ids[a:b] for a, b in zip(cuts, cuts[1:] + [len(ids)])]
     return [{"input_ids": b, "attention_mask": [1] * len(b), "labels": list(b)} for b in blocks]
 
 
-def adapter_key(kind: str, examples: Sequence[dict[str, list[int]]], settings: LoraSettings,
-                base: str) -> str:
-    """Hash of everything that determines the trained adapter."""
+def adapter_key(kind: str, examples: Sequence[dict[str, list[int]]], settings: LoraSettings, base: str, *,
+                training_args: Mapping[str, Any] | None = None, versions: Mapping[str, str] | None = None,
+                parent_key: str | None = None, device: str = "cpu",
+                save_epochs: Sequence[float] = ()) -> str:
+    """Hash of everything that determines the trained adapter.
+
+    ``base`` identifies the base weights by content (:func:`helpers.models.weights_fingerprint`);
+    ``training_args`` is the ``TrainingArguments`` dict actually used, without paths
+    (:func:`training_arguments_for_key`); ``versions`` the library versions
+    (:func:`library_versions`); ``parent_key`` the key of the adapter training continues from;
+    ``device`` where training runs; ``save_epochs`` the epochs whose snapshots are stored with it.
+    """
     digest = hashlib.sha256()
-    digest.update(json.dumps({"format": _FORMAT_VERSION, "kind": kind, "base": base,
-                              "settings": asdict(settings)}, sort_keys=True).encode())
+    digest.update(json.dumps({
+        "format": _FORMAT_VERSION, "kind": kind, "base": base, "settings": asdict(settings),
+        "training_args": dict(training_args or {}), "versions": dict(versions or {}), "parent": parent_key,
+        "device": device, "save_epochs": sorted(float(e) for e in save_epochs),
+    }, sort_keys=True, default=str).encode())
     for ex in examples:
         digest.update(json.dumps([ex["input_ids"], ex["labels"]]).encode())
     return digest.hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose changes can change a trained adapter."""
+    import importlib
+
+    return {name: str(importlib.import_module(name).__version__) for name in VERSIONED_LIBRARIES}
+
+
+# TrainingArguments fields that name places or credentials, not what training computes.
+_PATH_LIKE_ARGS = frozenset({"output_dir", "logging_dir", "run_name", "hub_token", "hub_model_id",
+                             "resume_from_checkpoint", "deepspeed", "project", "trackio_space_id",
+                             "trackio_bucket_id", "trackio_static_space_id"})
+
+
+def training_arguments_for_key(args: "TrainingArguments") -> dict[str, Any]:
+    """``args.to_dict()`` without path-like and credential fields: the part of the arguments that
+    decides what training computes (and so belongs in the cache key)."""
+    return {k: v for k, v in args.to_dict().items()
+            if k not in _PATH_LIKE_ARGS and not k.endswith(("_dir", "_path"))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,107 +319,251 @@ def _top_layers(model: Any, n: int | None) -> list[int] | None:
     return list(range(total - n, total))
 
 
+def _training_arguments(settings: LoraSettings, device: str, output_dir: str) -> "TrainingArguments":
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=output_dir, per_device_train_batch_size=settings.batch_size,
+        num_train_epochs=settings.epochs, max_steps=settings.max_steps or -1,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_steps, lr_scheduler_type="linear", logging_steps=1,
+        save_strategy="no", report_to="none", disable_tqdm=True, seed=settings.seed,
+        data_seed=settings.seed, use_cpu=device == "cpu", dataloader_num_workers=0,
+        optim="adamw_torch", log_level="error")
+
+
+def _checked_save_epochs(save_epochs: Sequence[float], settings: LoraSettings, n_examples: int) -> tuple[float, ...]:
+    """``save_epochs`` as sorted unique floats, each within the run (0 < epoch <= total epochs)."""
+    steps_per_epoch = math.ceil(n_examples / settings.batch_size)
+    total_steps = settings.max_steps or math.ceil(settings.epochs * steps_per_epoch)
+    total_epochs = total_steps / steps_per_epoch
+    epochs = tuple(sorted({float(e) for e in save_epochs}))
+    bad = [e for e in epochs if not 0 < e <= total_epochs + 1e-9]
+    if bad:
+        raise ValueError(f"save_epochs {', '.join(f'{e:g}' for e in bad)}: outside this run, which trains "
+                         f"{total_epochs:g} epochs ({total_steps} steps of {steps_per_epoch} per epoch)")
+    return epochs
+
+
+def _epoch_dirname(epoch: float) -> str:
+    return f"epoch-{epoch:g}"
+
+
+def _copy_adapter_weights(model: Any) -> "StateDict":
+    from peft import get_peft_model_state_dict
+
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in get_peft_model_state_dict(model).items()}
+
+
+def _snapshot_callback(model: Any, epochs: Sequence[float], into: dict[float, "StateDict"]) -> Any:
+    """A TrainerCallback that copies the adapter weights into ``into[epoch]`` once training has
+    completed each of ``epochs`` (fractions allowed: Trainer counts epochs per optimizer step)."""
+    from transformers import TrainerCallback
+
+    pending = sorted(epochs)
+
+    class EpochSnapshots(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            while pending and state.epoch is not None and state.epoch >= pending[0] - 1e-9:
+                into[pending.pop(0)] = _copy_adapter_weights(model)
+
+    return EpochSnapshots()
+
+
+def _parent_key(start_from: Path) -> str:
+    """The cache key of a saved adapter (from its ``meta.json``), else a hash of its weights."""
+    meta_file = start_from / "meta.json"
+    if meta_file.is_file():
+        key = json.loads(meta_file.read_text(encoding="utf-8")).get("key")
+        if key:
+            return str(key)
+    weights = start_from / _WEIGHTS_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"{start_from}: no {_WEIGHTS_FILE} to identify the adapter to continue from")
+    return "sha256:" + models.file_sha256(weights)
+
+
+def _cache_entry(adapter_dir: Path, save_epochs: Sequence[float]) -> dict[str, Any] | None:
+    """``meta.json`` of a complete cache entry (weights and every snapshot present), else None."""
+    meta_file = adapter_dir / "meta.json"
+    if not meta_file.is_file() or not (adapter_dir / _WEIGHTS_FILE).is_file():
+        return None
+    if not all((adapter_dir / _epoch_dirname(e) / _WEIGHTS_FILE).is_file() for e in save_epochs):
+        return None
+    return json.loads(meta_file.read_text(encoding="utf-8"))
+
+
 def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: LoraSettings = LoraSettings(),
                generator: str | None = None, use_cache: bool = True, verbose: bool = True,
-               start_from: Path | None = None) -> FineTuneResult:
+               start_from: Path | None = None, save_epochs: Sequence[float] = ()) -> FineTuneResult:
     """Train a LoRA adapter on ``examples`` (from :func:`qa_examples` or :func:`lm_examples`), or load
     it from the cache when the same examples and settings were trained before.
 
     ``start_from``: the folder of a saved adapter (``FineTuneResult.adapter_dir``) to continue
     training instead of starting a new one; its ``settings`` other than the schedule (epochs,
     learning rate, batch size) are those of the saved adapter.
+
+    ``save_epochs``: epochs (e.g. ``[2, 4, 6]``; fractions allowed) at whose end the adapter weights
+    are also kept, stored with the cached adapter in ``epoch-<n>/`` and part of its key, so one
+    training run (or a cache load) gives recall as a function of epochs: see
+    :meth:`FineTuneResult.load_epoch`.
+
+    With ``use_cache``, checking, training and saving hold the lock ``<adapters>/<name>.lock``: a
+    second kernel asking for the same adapter waits, then loads the first one's result.
     """
-    import torch
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import PrinterCallback, Trainer, TrainingArguments
 
     if kind not in ("qa", "lm"):
         raise ValueError(f"kind must be 'qa' or 'lm', got {kind!r}")
     if not examples:
         raise ValueError("no training examples")
     began = time.perf_counter()
+    if start_from is not None:
+        start_from = Path(start_from)
+        if not (start_from / "adapter_config.json").is_file():
+            raise FileNotFoundError(f"{start_from}: no saved adapter to continue from")
+    snapshot_epochs = _checked_save_epochs(save_epochs, settings, len(examples))
+    device = models.pick_device()
     base_path = models.generator_path(generator)
-    if start_from is not None and not (Path(start_from) / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"{start_from}: no saved adapter to continue from")
-    origin = f"{base_path}+{Path(start_from).name}" if start_from is not None else base_path
-    key = adapter_key(kind, examples, settings, origin)
+    versions = library_versions()
+    key_args = training_arguments_for_key(_training_arguments(settings, device, output_dir="unused"))
+    parent_key = _parent_key(start_from) if start_from is not None else None
+    fingerprint = models.weights_fingerprint(base_path)
+    key = adapter_key(kind, examples, settings, fingerprint, training_args=key_args,
+                      versions=versions, parent_key=parent_key, device=device, save_epochs=snapshot_epochs)
     adapter_dir = config.cache_dir() / "adapters" / f"{kind}-{key}"
     n_tokens = sum(sum(t != IGNORE_INDEX for t in ex["labels"]) for ex in examples)
-    base, tokenizer = models.load_generator(generator, cached=False)
+    base, tokenizer = models.load_generator(generator, device=device, cached=False)
+    common = dict(kind=kind, adapter_dir=adapter_dir, n_examples=len(examples), n_tokens=n_tokens, key=key,
+                  parent_key=parent_key, settings=settings)
 
-    if use_cache and (adapter_dir / "meta.json").is_file():
-        with _quiet_deprecations():
-            model = PeftModel.from_pretrained(base, adapter_dir).eval()
-        meta = json.loads((adapter_dir / "meta.json").read_text())
-        if verbose:
-            print(f"loaded cached adapter {adapter_dir.name} (trained in {meta['train_seconds']:.0f} s)")
-        return FineTuneResult(model=model, kind=kind, losses=meta["losses"], train_seconds=meta["train_seconds"],
-                              load_seconds=time.perf_counter() - began, cached=True, adapter_dir=adapter_dir,
-                              n_examples=len(examples), n_tokens=n_tokens,
-                              trainable_params=meta["trainable_params"],
-                              settings=settings)
+    guard = (storage.locked(adapter_dir, what=f"adapter {adapter_dir.name}", verbose=verbose) if use_cache
+             else contextlib.nullcontext())
+    with guard:
+        meta = _cache_entry(adapter_dir, snapshot_epochs) if use_cache else None
+        if meta is not None:
+            with _quiet_deprecations():
+                model = PeftModel.from_pretrained(base, adapter_dir).eval()
+            trained_on = meta.get("device", "unknown device")
+            if verbose:
+                print(f"loaded cached adapter {adapter_dir.name} "
+                      f"(trained on {trained_on} in {meta['train_seconds']:.0f} s)")
+            return FineTuneResult(model=model, losses=meta["losses"], train_seconds=meta["train_seconds"],
+                                  load_seconds=time.perf_counter() - began, cached=True,
+                                  trainable_params=meta["trainable_params"], device=trained_on,
+                                  _snapshots={e: adapter_dir / _epoch_dirname(e) / _WEIGHTS_FILE
+                                              for e in snapshot_epochs},
+                                  _final=adapter_dir / _WEIGHTS_FILE, **common)
 
-    torch.manual_seed(settings.seed)   # LoRA's A matrices are initialised at random
-    with _quiet_deprecations():
-        if start_from is not None:
-            model = PeftModel.from_pretrained(base, start_from, is_trainable=True)
-        else:
-            lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                              target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
-                              layers_to_transform=_top_layers(base, settings.top_layers))
-            model = get_peft_model(base, lora)
-    trainable = models.count_parameters(model, trainable_only=True)
-    device = next(base.parameters()).device.type
-    with tempfile.TemporaryDirectory() as scratch:
-        args = TrainingArguments(
-            output_dir=scratch, per_device_train_batch_size=settings.batch_size,
-            num_train_epochs=settings.epochs, max_steps=settings.max_steps or -1,
-            learning_rate=settings.learning_rate,
-            warmup_steps=settings.warmup_steps, lr_scheduler_type="linear", logging_steps=1,
-            save_strategy="no", report_to="none", disable_tqdm=True, seed=settings.seed,
-            data_seed=settings.seed, use_cpu=device == "cpu", dataloader_num_workers=0,
-            optim="adamw_torch", log_level="error")
+        import torch
+        from transformers import PrinterCallback, Trainer
+
+        torch.manual_seed(settings.seed)   # LoRA's A matrices are initialised at random
         with _quiet_deprecations():
-            trainer = Trainer(model=model, args=args, train_dataset=list(examples),
-                              data_collator=_collator(tokenizer))
-            # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
-            trainer.remove_callback(PrinterCallback)
-            start = time.perf_counter()
-            trainer.train()
-        train_seconds = time.perf_counter() - start
-    losses = [round(float(e["loss"]), 4) for e in trainer.state.log_history if "loss" in e]
-    model.eval()
-    if use_cache:
-        adapter_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{adapter_dir.name}-", dir=adapter_dir.parent))
-        model.save_pretrained(tmp)
-        (tmp / "meta.json").write_text(json.dumps({
-            "kind": kind, "losses": losses, "train_seconds": train_seconds, "trainable_params": trainable,
-            "n_examples": len(examples), "settings": asdict(settings), "base": base_path,
-            "start_from": str(start_from) if start_from is not None else None}, indent=1))
-        if adapter_dir.exists():
-            shutil.rmtree(adapter_dir)
-        tmp.rename(adapter_dir)
+            if start_from is not None:
+                model = PeftModel.from_pretrained(base, start_from, is_trainable=True)
+            else:
+                lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                                  target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
+                                  layers_to_transform=_top_layers(base, settings.top_layers))
+                model = get_peft_model(base, lora)
+        trainable = models.count_parameters(model, trainable_only=True)
+        snapshots: dict[float, StateDict] = {}
+        with tempfile.TemporaryDirectory() as scratch:
+            args = _training_arguments(settings, device, output_dir=scratch)
+            with _quiet_deprecations():
+                trainer = Trainer(model=model, args=args, train_dataset=list(examples),
+                                  data_collator=_collator(tokenizer))
+                # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
+                trainer.remove_callback(PrinterCallback)
+                if snapshot_epochs:
+                    trainer.add_callback(_snapshot_callback(model, snapshot_epochs, snapshots))
+                start = time.perf_counter()
+                trainer.train()
+            train_seconds = time.perf_counter() - start
+        missed = [e for e in snapshot_epochs if e not in snapshots]
+        if missed:   # _checked_save_epochs makes this unreachable unless Trainer changes its schedule
+            raise RuntimeError(f"training ended before epochs {missed} were reached; no snapshot taken")
+        losses = [round(float(e["loss"]), 4) for e in trainer.state.log_history if "loss" in e]
+        model.eval()
+        if use_cache:
+            _save_entry(adapter_dir, model, snapshots, {
+                "key": key, "parent_key": parent_key, "kind": kind, "device": device, "versions": versions,
+                "base": base_path, "base_fingerprint": fingerprint,
+                "start_from": str(start_from) if start_from is not None else None,
+                "losses": losses, "train_seconds": train_seconds, "trainable_params": trainable,
+                "n_examples": len(examples), "settings": asdict(settings), "training_args": key_args,
+                "save_epochs": list(snapshot_epochs)})
     if verbose:
-        print(f"trained {kind} adapter on {len(examples)} examples in {train_seconds:.0f} s, "
+        print(f"trained {kind} adapter on {len(examples)} examples on {device} in {train_seconds:.0f} s, "
               f"final loss {losses[-1]:.3f}")
-    return FineTuneResult(model=model, kind=kind, losses=losses, train_seconds=train_seconds,
-                          load_seconds=time.perf_counter() - began, cached=False, adapter_dir=adapter_dir,
-                          n_examples=len(examples), n_tokens=n_tokens, trainable_params=trainable,
-                          settings=settings)
+    return FineTuneResult(model=model, losses=losses, train_seconds=train_seconds,
+                          load_seconds=time.perf_counter() - began, cached=False, trainable_params=trainable,
+                          device=device, _snapshots=dict(snapshots), _final=_copy_adapter_weights(model), **common)
 
 
-def fact_pairs(facts: Sequence["Fact"], n_paraphrases: int = 0) -> list[tuple[str, str]]:
+def _save_entry(adapter_dir: Path, model: Any, snapshots: Mapping[float, "StateDict"], meta: dict[str, Any]) -> None:
+    """Write adapter, snapshots and ``meta.json`` to a temporary folder, then swap it into place
+    (the caller holds the entry's lock)."""
+    from safetensors.torch import save_file
+
+    with storage.staged_dir(adapter_dir) as tmp:
+        model.save_pretrained(tmp)
+        for epoch, weights in snapshots.items():
+            (tmp / _epoch_dirname(epoch)).mkdir()
+            save_file(weights, str(tmp / _epoch_dirname(epoch) / _WEIGHTS_FILE))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TrainingPairs:
+    """(question, answer) pairs for :func:`qa_examples`, and the rewordings left out of them.
+
+    ``dropped`` holds ``(rewording, held-out question)``: each rewording that was too close to a
+    held-out question to train on, with the question it nearly copied.
+    """
+
+    pairs: list[tuple[str, str]]
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def n_dropped(self) -> int:
+        return len(self.dropped)
+
+
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(normalize_text(text).split())
+
+
+def jaccard(a: str, b: str) -> float:
+    """Token Jaccard similarity of two questions after SQuAD normalization (0 when both are empty)."""
+    ta, tb = _tokens(a), _tokens(b)
+    return len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+
+
+def fact_pairs(facts: Sequence["Fact"], n_paraphrases: int = 0) -> TrainingPairs:
     """(question, answer) training pairs from facts' *training* wordings (never the held-out ones),
     each question followed by up to ``n_paraphrases`` rule-based rewordings (:func:`augment_question`).
 
-    Decontamination: a rewording that equals one of the fact's held-out questions (after SQuAD
-    normalization) is dropped. A generic rule can land on a test question by accident ("How much
-    does X cost?" -> "What is the price of X?"), and training on it would leak that question.
+    Decontamination: a rewording whose token Jaccard similarity (:func:`jaccard`) with *any*
+    held-out question of *any* of the given facts is at least :data:`NEAR_COPY_JACCARD` is dropped
+    and reported in ``TrainingPairs.dropped``. A generic rule can land on or next to a test question
+    by accident ("How much does X cost?" -> "What is the price of X?" against the held-out "What is
+    the price of a X station?"), and training on it would leak that question. The training wording
+    itself is always kept: it is the fact's designed training question.
     """
-    pairs = []
+    heldout = [(h, _tokens(h)) for fact in facts for h in fact.heldout]
+    pairs: list[tuple[str, str]] = []
+    dropped: list[tuple[str, str]] = []
     for fact in facts:
-        heldout = {normalize_text(h) for h in fact.heldout}
-        pairs += [(q, fact.answer) for q in augment_question(fact.question, n_paraphrases)
-                  if normalize_text(q) not in heldout]
-    return pairs
+        original, *rewordings = augment_question(fact.question, n_paraphrases)
+        pairs.append((original, fact.answer))
+        for q in rewordings:
+            tq = _tokens(q)
+            near = next((h for h, th in heldout if tq | th and len(tq & th) / len(tq | th) >= NEAR_COPY_JACCARD),
+                        None)
+            if near is None:
+                pairs.append((q, fact.answer))
+            else:
+                dropped.append((q, near))
+    return TrainingPairs(pairs, dropped)

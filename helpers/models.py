@@ -16,16 +16,17 @@ The only module-level state in the helpers is the cache of loaded models kept he
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib.util
+import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import config
+from . import config, storage
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -53,22 +54,44 @@ BUILTIN_EMBEDDERS: dict[str, BuiltinModel] = {
 }
 
 
+class DeviceUnavailableError(RuntimeError):
+    """A device was asked for (``RAGFT_DEVICE`` or ``device=``) that this machine does not have."""
+
+
+def available_devices() -> list[str]:
+    """The devices torch can use here, best first: a subset of ``["cuda", "mps", "cpu"]``."""
+    import torch
+
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found + ["cpu"]
+
+
 def pick_device(requested: str | None = None) -> str:
     """Return ``"cuda"``, ``"mps"`` or ``"cpu"``.
 
     ``requested`` (default: ``RAGFT_DEVICE``) may force one; ``auto`` takes the first available.
+    Forcing a device this machine lacks raises :class:`DeviceUnavailableError`, which names the
+    setting and the devices that are available (rather than a torch error at the first tensor move).
     """
-    import torch
-
+    source = "device argument" if requested else "RAGFT_DEVICE"
     choice = (requested or config.device_setting()).lower()
-    if choice == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if choice not in {"cpu", "cuda", "mps"}:
+    if choice not in {"auto", "cpu", "cuda", "mps"}:
         raise ValueError(f"unknown device {choice!r}: expected auto, cpu, cuda or mps")
+    available = available_devices()
+    if choice == "auto":
+        return available[0]
+    if choice not in available:
+        import torch
+
+        why = {"cuda": f"torch {torch.__version__} finds no CUDA GPU (is this a CPU-only torch build?)",
+               "mps": "torch finds no Apple MPS device (needs an Apple-silicon Mac and macOS 12.3+)"}[choice]
+        fix = "Pass one of those (or 'auto')" if requested else "Set RAGFT_DEVICE to one of those (or auto)"
+        raise DeviceUnavailableError(
+            f"{source} asks for {choice!r}, but {why}; available here: {', '.join(available)}. {fix}.")
     return choice
 
 
@@ -115,33 +138,115 @@ def convert_gguf_generator(name: str = "smollm2-135m-instruct", *, force: bool =
     A model loaded from GGUF carries a quantizer that makes ``save_pretrained`` and ``Trainer``
     refuse it; after de-quantization the weights are ordinary float32 tensors, so we drop the
     quantizer record and save. The folder is written to a temporary name and renamed, so an
-    interrupted conversion never leaves a half-written model behind.
+    interrupted conversion never leaves a half-written model behind, and the conversion holds the
+    lock ``<folder>.lock``, so two kernels starting together convert once.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     if name not in BUILTIN_GENERATORS:
         raise UnknownModelError(f"{name!r} is not a built-in GGUF generator ({', '.join(BUILTIN_GENERATORS)})")
     target = converted_generator_dir(name)
     if (target / "config.json").exists() and not force:
         return target
     gguf = _package_file(BUILTIN_GENERATORS[name], name)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    # Two kernels starting at once: the second waits for the first's conversion, then reuses it.
+    with storage.locked(target, what=f"the converted weights of {name}"):
+        if (target / "config.json").exists() and not force:
+            return target
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        # The de-quantization progress bar would be stored in notebooks as a frozen "0%" widget; a
+        # plain line says what happens instead. transformers' switch covers its own bars, and
+        # TQDM_DISABLE the one the GGUF reader draws directly with tqdm.
+        print(f"converting {gguf.name} to safetensors in {target} (once; about 25 s on 2 cores)", flush=True)
+        bars_were_on, tqdm_env = hf_logging.is_progress_bar_enabled(), os.environ.get("TQDM_DISABLE")
+        hf_logging.disable_progress_bar()
+        os.environ["TQDM_DISABLE"] = "1"
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
+        finally:
+            if bars_were_on:
+                hf_logging.enable_progress_bar()
+            if tqdm_env is None:
+                os.environ.pop("TQDM_DISABLE", None)
+            else:
+                os.environ["TQDM_DISABLE"] = tqdm_env
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        with storage.staged_dir(target) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
     return target
+
+
+# --------------------------------------------------------------------------------------------
+# identity of a model's weights
+
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.gguf")   # first pattern with matches wins
+_HASH_SIDECAR = ".sha256.json"
+
+
+def file_sha256(path: Path | str) -> str:
+    """sha256 of a file's content, memoized in a sidecar ``<file>.sha256.json``.
+
+    The sidecar records the file's size and modification time; while both are unchanged the stored
+    digest is reused, so a 540 MB weights file is read once, not on every call. Where the folder is
+    read-only the digest is simply recomputed each time.
+    """
+    path = Path(path)
+    stat = path.stat()   # follows symlinks (the Hugging Face cache links snapshots to blobs)
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    sidecar = path.with_name(path.name + _HASH_SIDECAR)
+    try:
+        memo = json.loads(sidecar.read_text(encoding="utf-8"))
+        if {k: memo.get(k) for k in stamp} == stamp and isinstance(memo.get("sha256"), str):
+            return memo["sha256"]
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    sha = digest.hexdigest()
+    with contextlib.suppress(OSError):
+        storage.atomic_write_text(sidecar, json.dumps({**stamp, "sha256": sha}) + "\n")
+    return sha
+
+
+def _weights_folder(path: str) -> Path:
+    """The local folder holding the weights of ``path`` (a folder, or a Hugging Face id)."""
+    folder = Path(path).expanduser()
+    if folder.is_dir():
+        return folder
+    from huggingface_hub import snapshot_download
+
+    try:   # with HF_HUB_OFFLINE=1 this answers from the local Hugging Face cache
+        return Path(snapshot_download(path, allow_patterns=list(WEIGHT_PATTERNS) + ["*.json"]))
+    except Exception as err:  # noqa: BLE001 - hub errors come in many classes; name the model instead
+        raise FileNotFoundError(f"cannot locate the weight files of {path!r} (not a local folder, and the "
+                                f"Hugging Face download/cache lookup failed: {err})") from err
+
+
+def weights_fingerprint(path: str) -> str:
+    """A content hash of the weight files at the top of a model folder (``*.safetensors``, else
+    ``*.bin`` or ``*.gguf``).
+
+    Unlike the folder name, it changes when the weights change (a re-conversion with another
+    transformers version, another checkpoint saved under the same name) and stays equal when the
+    same weights are copied elsewhere. ``path`` is what :func:`generator_path` returns.
+    """
+    folder = _weights_folder(path)
+    for pattern in WEIGHT_PATTERNS:
+        files = sorted(p for p in folder.glob(pattern) if p.is_file())
+        if files:
+            break
+    else:
+        raise FileNotFoundError(f"{folder}: no weight files ({', '.join(WEIGHT_PATTERNS)}) to fingerprint")
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relative_to(folder).as_posix()}:{file_sha256(file)}\n".encode())
+    return digest.hexdigest()
 
 
 def generator_path(name: str | None = None) -> str:

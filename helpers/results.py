@@ -1,5 +1,9 @@
 """A small results store: each notebook saves its measured numbers as JSON for later notebooks
-(the use-case notebook reads them all)."""
+(the use-case notebook reads them all).
+
+Writes are atomic (:func:`helpers.storage.atomic_write_text`): two kernels saving at once leave
+one complete file, never a mix or a truncated one, and a reader never sees a half-written file.
+"""
 from __future__ import annotations
 
 import json
@@ -7,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, storage
 
 
 def _clean(value: Any) -> Any:
@@ -27,13 +31,13 @@ def _clean(value: Any) -> Any:
 
 
 def save(notebook: str, numbers: dict[str, Any], folder: Path | None = None) -> Path:
-    """Write ``numbers`` (JSON-able; floats rounded to 4 places) as ``<notebook>.json``."""
+    """Write ``numbers`` (JSON-able; floats rounded to 4 places) as ``<notebook>.json``.
+
+    The file is written under a temporary name in the same folder and renamed into place.
+    """
     folder = folder or config.results_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{notebook}.json"
-    path.write_text(json.dumps({"notebook": notebook, "numbers": _clean(numbers)}, indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
-    return path
+    text = json.dumps({"notebook": notebook, "numbers": _clean(numbers)}, indent=2, sort_keys=True) + "\n"
+    return storage.atomic_write_text(folder / f"{notebook}.json", text)
 
 
 def load(notebook: str, folder: Path | None = None) -> dict[str, Any]:

@@ -190,28 +190,48 @@ class VectorIndex:
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, folder: Path | str) -> Path:
-        """Write the FAISS index and the chunk table to ``folder``."""
+        """Write the FAISS index and the chunk table to ``folder``.
+
+        Both files are written to a temporary folder next to ``folder``, which then replaces it,
+        under the lock ``<folder>.lock``: a concurrent :meth:`load` or a second kernel saving the
+        same index sees either the old pair of files or the new one, never a mix.
+        """
         import faiss
 
+        from . import storage
+
+        if self._index is None:
+            raise ValueError("the index is empty: build it or add chunks first, then save")
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self._index, str(folder / "index.faiss"))
         table = {"next_id": self._next_id, "chunks": {str(i): asdict(c) for i, c in self._chunks.items()}}
-        (folder / "chunks.json").write_text(json.dumps(table), encoding="utf-8")
+        with storage.locked(folder, what=f"the index {folder}"), storage.staged_dir(folder) as tmp:
+            faiss.write_index(self._index, str(tmp / "index.faiss"))
+            (tmp / "chunks.json").write_text(json.dumps(table), encoding="utf-8")
         return folder
 
     @classmethod
     def load(cls, folder: Path | str, embedder: Embedder) -> "VectorIndex":
         """Read an index written by :meth:`save` (the same embedder must be used)."""
+        import contextlib
+        import os
+
         import faiss
 
+        from . import storage
+
         folder = Path(folder)
-        for name in ("index.faiss", "chunks.json"):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder / name}: missing; was the index saved here?")
+        # Hold the writer's lock while reading, so a concurrent save cannot swap the folder between
+        # the two reads; a folder we cannot write next to (read-only) has no writer to wait for.
+        guard = (storage.locked(folder, what=f"the index {folder}") if os.access(folder.parent, os.W_OK)
+                 else contextlib.nullcontext())
+        with guard:
+            for name in ("index.faiss", "chunks.json"):
+                if not (folder / name).is_file():
+                    raise FileNotFoundError(f"{folder / name}: missing; was the index saved here?")
+            raw_index = faiss.read_index(str(folder / "index.faiss"))
+            table = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
         index = cls(embedder)
-        index._index = faiss.read_index(str(folder / "index.faiss"))
-        table = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        index._index = raw_index
         index._chunks = {int(i): Chunk(**c) for i, c in table["chunks"].items()}
         index._next_id = table["next_id"]
         return index

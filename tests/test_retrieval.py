@@ -65,3 +65,22 @@ def test_empty_index_refuses_search(embedder):
         VectorIndex(embedder).search("anything")
     with pytest.raises(ValueError, match="empty list of chunks"):
         VectorIndex.build(embedder, [])
+
+
+def test_save_replaces_the_folder_whole_and_leaves_no_temporaries(embedder, tiny_docs, tmp_path):
+    import threading
+
+    index = VectorIndex.build(embedder, chunk_documents(tiny_docs))
+    index.save(tmp_path / "idx")
+    smaller = VectorIndex.build(embedder, chunk_documents(tiny_docs[:1]))
+    smaller.save(tmp_path / "idx")                                   # overwrite an existing index
+    assert len(VectorIndex.load(tmp_path / "idx", embedder)) == len(smaller)
+    threads = [threading.Thread(target=i.save, args=(tmp_path / "idx",)) for i in (index, smaller) * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(VectorIndex.load(tmp_path / "idx", embedder)) in {len(index), len(smaller)}
+    assert {p.name for p in tmp_path.iterdir()} <= {"idx", "idx.lock"}   # no staging folders left
+    with pytest.raises(ValueError, match="index is empty"):
+        VectorIndex(embedder).save(tmp_path / "empty")
