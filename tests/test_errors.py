@@ -102,3 +102,45 @@ def test_bad_device_setting(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RAGFT_DEVICE", "tpu")
     with pytest.raises(ValueError, match="RAGFT_DEVICE='tpu'"):
         config.device_setting()
+
+
+@pytest.fixture()
+def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the check independent of the machine the tests run on: no CUDA, no MPS."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_absent_device_is_a_clear_error(device: str, no_gpu: None, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RAGFT_DEVICE", device)
+    with pytest.raises(models.DeviceUnavailableError,
+                       match=rf"RAGFT_DEVICE asks for '{device}', but .*; available here: cpu\. Set RAGFT_DEVICE"):
+        models.pick_device()
+    monkeypatch.setenv("RAGFT_DEVICE", "auto")
+    with pytest.raises(models.DeviceUnavailableError, match=rf"device argument asks for '{device}'"):
+        models.pick_device(device)
+    assert models.pick_device() == "cpu" and models.pick_device("cpu") == "cpu"
+    assert models.available_devices() == ["cpu"]
+
+
+def test_unknown_key_in_a_data_file_names_file_and_line(root: Path):
+    facts = root / "facts.jsonl"
+    lines = facts.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[0])
+    record["aliasses"] = record.pop("aliases", [])
+    lines[0] = json.dumps(record)
+    facts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(data.DataError, match=r"facts\.jsonl:1: unknown key\(s\) \['aliasses'\]"):
+        data.load_facts(1, root=root)
+
+
+def test_paraphrase_index_out_of_range_is_an_error():
+    facts = data.load_facts(1)[:2]
+    with pytest.raises(ValueError, match="h0"):
+        data.fact_questions(facts, "h0")
+    with pytest.raises(ValueError, match="h3"):
+        data.fact_questions(facts, "h3")
+    assert [q.qid for q in data.fact_questions(facts, "h2")] == [f"{f.id}/h2" for f in facts]

@@ -8,6 +8,7 @@ from helpers.data import Question
 
 def test_squad_normalization():
     assert evaluate.normalize_answer("The  Price: €389!") == "price €389"
+    assert evaluate.normalize_answer("1,200") == "1200"
     assert evaluate.exact_match("the Skylark S1.", ["Skylark S1"])
     assert not evaluate.exact_match("It is the Skylark S1", ["Skylark S1"])
 
@@ -57,12 +58,12 @@ def test_recall_and_reciprocal_rank():
     assert evaluate.dedupe(["a", "a", "b", "a"]) == ["a", "b"]
 
 
-def test_bootstrap_interval_contains_mean_and_is_deterministic():
+def test_bootstrap_interval_contains_mean_and_is_deterministic():  # for non-0/1 scores
     values = [1, 0, 1, 1, 0, 1, 0, 1, 1, 1] * 4
     est = evaluate.bootstrap_ci(values)
     assert est.mean == pytest.approx(0.7) and est.low < est.mean < est.high
     assert est == evaluate.bootstrap_ci(values)
-    assert evaluate.bootstrap_ci([0, 0, 0]) == evaluate.Estimate(0.0, 0.0, 0.0, 3)
+    assert evaluate.bootstrap_ci([0.5, 0.5]) == evaluate.Estimate(0.5, 0.5, 0.5, 2)
     with pytest.raises(ValueError):
         evaluate.bootstrap_ci([])
 
@@ -75,11 +76,85 @@ def test_value_outcome_after_a_change():
 
 
 def test_paired_difference():
-    qs = [Question(str(i), "q", ("yes",)) for i in range(30)]
+    qs = [Question(f"F{i}/h1", "q", ("yes",)) for i in range(30)]
     a = evaluate.grade(qs, ["yes"] * 20 + ["no"] * 10)
     b = evaluate.grade(qs, ["yes"] * 5 + ["no"] * 25)
     diff = evaluate.paired_difference(a, b)
-    assert diff.mean == pytest.approx(0.5) and diff.low > 0
-    assert evaluate.paired_difference(a, a) == evaluate.Estimate(0.0, 0.0, 0.0, 30)
+    assert diff.mean == pytest.approx(0.5) and diff.low > 0 and diff.real
+    assert (diff.a_only, diff.b_only, diff.facts) == (15, 0, 30) and diff.p_value < 0.001
+    same = evaluate.paired_difference(a, a)
+    assert (same.mean, same.low, same.high, same.real, same.p_value) == (0.0, 0.0, 0.0, False, 1.0)
+    assert "no detectable difference at n = 30 questions (30 facts)" in same.verdict()
     with pytest.raises(ValueError, match="same questions"):
         evaluate.paired_difference(a, b[::-1])
+
+
+def test_paired_values_resample_facts_not_questions():
+    # two paraphrases per fact: 10 facts, 20 questions; the interval is computed over facts
+    qids = [f"F{i}/h{j}" for i in range(10) for j in (1, 2)]
+    d = evaluate.paired_values(qids, [1.0] * 12 + [0.0] * 8, [0.0] * 20)
+    assert d.n == 20 and d.facts == 10 and d.mean == pytest.approx(0.6)
+    assert d.low >= 0.2 and d.high <= 1.0
+
+
+def test_normalization_keeps_signs_decimals_and_clock_times():
+    assert evaluate.normalize_answer("-3 °C") != evaluate.normalize_answer("3 °C")
+    assert evaluate.normalize_answer("4.9") != evaluate.normalize_answer("49")
+    assert evaluate.normalize_answer("1.2") == "1.2" and evaluate.normalize_answer("13:00.") == "13:00"
+    assert evaluate.normalize_answer("The end.") == "end"          # a full stop is still punctuation
+    assert not evaluate.contains_answer("It drops to -3 °C.", ["3 °C"])
+    assert not evaluate.contains_answer("The fee is 49 euros", ["4.9"])
+    assert evaluate.contains_answer("Version 4.9 is current.", ["4.9"])
+
+
+def test_an_alias_never_shrinks_to_a_generic_word():
+    assert not evaluate.contains_answer("It lasts a month or so, about one year", ["a week"])
+    assert evaluate.contains_answer("It lasts a week.", ["a week"])
+    assert not evaluate.exact_match("week", ["a week"])
+
+
+def test_hedged_answers_get_no_lenient_credit():
+    q = Question("F1/h1", "How long is the return window?", ("30 days",))
+    named = Question("F2/h1", "Who heads support?", ("Rufus Hallam",), rivals=("Ilse Marchetti",))
+    rows = evaluate.grade([q, q, q, named, named],
+                          ["30 days", "14 or 30 days", "30 days, or 60 for members", "Rufus Hallam",
+                           "Rufus Hallam or Ilse Marchetti"])
+    assert [r.contains for r in rows] == [True, False, False, True, False]
+    assert [r.hedged for r in rows] == [False, True, True, False, True]
+    assert all(r.invented for r in rows if r.hedged)
+    # a number that is part of the question is not a competing value
+    q2 = Question("F3/h1", "What does the Skylark S2 cost with 2 probes?", ("€389",))
+    assert evaluate.grade([q2], ["With 2 probes it costs €389"])[0].contains
+
+
+def test_wilson_interval_never_collapses():
+    est = evaluate.wilson(0, 60)
+    assert est.low == 0.0 and 0.05 < est.high < 0.07
+    full = evaluate.proportion([True] * 40)
+    assert full.mean == 1.0 and full.low < 0.95
+    with pytest.raises(ValueError):
+        evaluate.proportion([0.5, 1.0])
+
+
+def test_summary_uses_wilson_for_shares_and_records_reply_length():
+    from helpers.generation import Answer
+
+    qs = [Question(f"F{i}/h1", "q", ("yes",)) for i in range(4)]
+    rows = evaluate.grade(qs, [Answer("yes", 10, 2, 0.1), Answer("no", 10, 4, 0.1)] * 2)
+    s = evaluate.summarize(rows)
+    assert (s["contains"].mean, s["contains"].n, s["contains"].facts) == (0.5, 4, 4)
+    assert s["contains"].low > 0 and s["answer_tokens"].mean == 3.0
+
+
+def test_error_stage_and_oracle(tiny_docs):
+    from helpers import retrieval
+
+    chunks = retrieval.chunk_documents(tiny_docs)
+    q = Question("F1/h1", "Where do bees make honey?", ("hives",), doc_ids=("bees",))
+    (oracle,) = evaluate.oracle_passages(chunks, q)
+    assert oracle.doc_id == "bees" and "hives" in oracle.text
+    wrong = evaluate.grade([q], ["in trees"])[0]
+    assert evaluate.error_stage(wrong, [oracle.text], q.answers) == "reading error"
+    assert evaluate.error_stage(wrong, ["Rain is measured."], q.answers) == "retrieval miss"
+    with pytest.raises(ValueError, match="no chunk"):
+        evaluate.oracle_passages(chunks, Question("F2/h1", "?", ("zebra",), doc_ids=("bees",)))
