@@ -234,7 +234,14 @@ def value_outcome(prediction: str, new_answers: Sequence[str], old_answers: Sequ
     A reply that contains both counts as ``new value`` only if the old one is absent; otherwise it is
     ``neither`` (hedging between the two is not an update).
     """
-    new, old = contains_answer(prediction, new_answers), contains_answer(prediction, old_answers)
+    new = contains_answer(prediction, new_answers)
+    # an old value written inside the new one ("fifty" in "one hundred and fifty") is not the old value
+    rest = normalize_text(prediction)
+    for answer in sorted(new_answers, key=len, reverse=True):
+        gold = normalize_text(answer)
+        if gold:
+            rest = re.sub(rf"(?<!\S){re.escape(gold)}(?!\S)", " | ", rest)
+    old = contains_answer(rest, old_answers)
     if new and not old:
         return "new value"
     if old and not new:

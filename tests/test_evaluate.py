@@ -158,3 +158,8 @@ def test_error_stage_and_oracle(tiny_docs):
     assert evaluate.error_stage(wrong, ["Rain is measured."], q.answers) == "retrieval miss"
     with pytest.raises(ValueError, match="no chunk"):
         evaluate.oracle_passages(chunks, Question("F2/h1", "?", ("zebra",), doc_ids=("bees",)))
+
+
+def test_value_outcome_ignores_an_old_value_inside_the_new_one():
+    assert evaluate.value_outcome("one hundred and fifty SMS", ["one hundred and fifty"], ["fifty"]) == "new value"
+    assert evaluate.value_outcome("fifty a month", ["one hundred and fifty"], ["fifty"]) == "stale value"
