@@ -153,6 +153,11 @@ def is_abstention(prediction: str) -> bool:
     return any(m.lastgroup != "denial" or not yes_no for m in _ABSTAIN.finditer(prediction))
 
 
+def fact_of(qid: str) -> str:
+    """The fact a question id belongs to: the part before the slash (``F034/h1`` -> ``F034``)."""
+    return qid.split("/")[0]
+
+
 @dataclass(frozen=True)
 class Graded:
     """One graded answer.
@@ -177,8 +182,8 @@ class Graded:
 
     @property
     def fact_id(self) -> str:
-        """The fact a question asks about (the part of ``qid`` before the slash)."""
-        return self.qid.split("/")[0]
+        """The fact a question asks about (see :func:`fact_of`)."""
+        return fact_of(self.qid)
 
 
 def grade(questions: Sequence[Question], predictions: Sequence[Any]) -> list[Graded]:
@@ -383,7 +388,7 @@ def paired_values(qids: Sequence[str], a: Sequence[float], b: Sequence[float], s
     diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     groups: dict[str, list[int]] = {}
     for i, qid in enumerate(qids):
-        groups.setdefault(qid.split("/")[0], []).append(i)
+        groups.setdefault(fact_of(qid), []).append(i)
     sums = np.array([diffs[idx].sum() for idx in groups.values()])
     sizes = np.array([len(idx) for idx in groups.values()])
     rng = np.random.default_rng(seed)
