@@ -156,17 +156,21 @@ def read_jsonl(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "file not found")
-    with path.open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", number) from None
-            if not isinstance(record, dict):
-                raise DataError(path, f"expected a JSON object, got {type(record).__name__}", number)
-            yield number, record
+    for number, raw_bytes in enumerate(path.read_bytes().split(b"\n"), start=1):
+        try:   # a byte-order mark (Windows Notepad) is allowed on the first line
+            raw = raw_bytes.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(path, f"not UTF-8 text (byte 0x{raw_bytes[exc.start]:02x}); save the file as UTF-8",
+                            number) from None
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DataError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", number) from None
+        if not isinstance(record, dict):
+            raise DataError(path, f"expected a JSON object, got {type(record).__name__}", number)
+        yield number, record
 
 
 def _field(record: dict[str, Any], name: str, kind: type, path: Path, line: int) -> Any:
@@ -429,3 +433,42 @@ def fact_questions(facts: Sequence[Fact], which: str = "heldout", pool: Sequence
 def unanswerable_questions(items: list[Unanswerable]) -> list[Question]:
     """Unanswerable items as questions with no accepted answer."""
     return [Question(qid=u.id, text=u.question, answers=(), kind="unanswerable") for u in items]
+
+
+@dataclass(frozen=True)
+class DocumentSplit:
+    """Facts split by document: ``inside`` facts live only in ``train_docs`` (what a fine-tuning run
+    may read), ``outside`` facts share no document with them (knowledge the model was never handed)."""
+
+    train_docs: tuple[str, ...]
+    inside: tuple[Fact, ...]
+    outside: tuple[Fact, ...]
+
+
+def document_split(facts: Sequence[Fact], docs: Sequence[Document], min_inside: int, n_outside: int,
+                   seed: int = 0) -> DocumentSplit:
+    """Shuffle the documents with ``seed`` and take them in that order until at least ``min_inside``
+    facts have every source document taken; then sample ``n_outside`` facts none of whose documents
+    was taken. Splitting by document (not by fact) keeps a raw-text (LM) adapter, which reads whole
+    documents, from ever seeing an outside fact. Raises ``ValueError`` when either side cannot be filled.
+    """
+    import random
+
+    order = [d.doc_id for d in docs]      # corpus order, so the split depends only on the seed
+    known = set(order)
+    unknown = sorted({d for f in facts for d in f.docs} - known)
+    if unknown:
+        raise ValueError(f"facts cite documents that are not in the corpus: {', '.join(unknown)}")
+    taken: list[str] = []
+    for doc_id in random.Random(seed).sample(order, len(order)):
+        taken.append(doc_id)
+        if sum(set(f.docs) <= set(taken) for f in facts) >= min_inside:
+            break
+    else:
+        raise ValueError(f"the corpus holds fewer than min_inside={min_inside} facts")
+    inside = [f for f in facts if set(f.docs) <= set(taken)]
+    candidates = [f for f in facts if not set(f.docs) & set(taken)]
+    if len(candidates) < n_outside:
+        raise ValueError(f"only {len(candidates)} facts lie outside the training documents; asked for {n_outside}")
+    outside = random.Random(seed).sample(candidates, n_outside)
+    return DocumentSplit(tuple(taken), tuple(inside), tuple(outside))

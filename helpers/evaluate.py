@@ -412,7 +412,7 @@ def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded], metric
 BINARY_METRICS = ("exact", "contains", "abstained", "invented", "hedged")
 
 
-def summarize(rows: Sequence[Graded], metrics: Sequence[str] = ("exact", "contains", "f1", "abstained", "invented"),
+def summarize(rows: Sequence[Graded], metrics: Sequence[str] = ("exact", "contains", "f1", "abstained", "invented", "hedged"),
               seed: int = 0) -> dict[str, Estimate]:
     """Each metric over graded rows: Wilson intervals for 0/1 metrics, bootstrap for F1 and length.
 
@@ -442,6 +442,8 @@ def summary_table(summaries: dict[str, dict[str, Estimate]]) -> "Any":
         row = {"strict (exact)": str(s["exact"]), "lenient": str(s["contains"]), "token F1": str(s["f1"])}
         if "answer_tokens" in s:
             row["reply tokens"] = f"{s['answer_tokens'].mean:.1f}"
+        if "hedged" in s:   # replies that held an accepted answer beside a competing value: no credit
+            row["hedges (no credit)"] = round(s["hedged"].mean * s["hedged"].n)
         row["questions"] = s["contains"].n
         row["facts"] = s["contains"].facts
         table[system] = row

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .retrieval import Passage, VectorIndex
 
@@ -72,8 +72,8 @@ def newline_token_ids(tokenizer: "PreTrainedTokenizerBase") -> list[int]:
 
 
 def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[Messages],
-             max_new_tokens: int = 24, batch_size: int = 16, first_line: bool = True,
-             prefill: str = "") -> list[Answer]:
+             max_new_tokens: int = 24, batch_size: int = 32, first_line: bool = True,
+             prefill: str = "", progress: str | None = None) -> list[Answer]:
     """Greedy answers for a list of chat prompts, in the order given.
 
     ``first_line``: stop each answer at its first line break and keep only that line. Without it the
@@ -81,10 +81,12 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
     until the token budget runs out; the format ablation found the first line alone scores as well
     and costs fewer tokens. A line-break token ends a sequence like end-of-text does.
     ``prefill``: text placed at the start of the reply (the format ablation tries it; the series
-    does not use it).
+    does not use it). ``progress``: a label; when given, a progress bar with the time left is
+    shown on stderr (the command-line tools use it; notebooks do not).
 
-    Prompts are sorted by length and batched (left padding) so little compute goes to padding;
-    batches of 8-16 are about three times faster per answer than one at a time on a 2-core CPU.
+    Prompts are sorted by length and batched (left padding) so little compute goes to padding. On a
+    2-core CPU, 100 closed-book questions took 25 s in batches of 16 and 19 s in batches of 32
+    (RAG prompts: 37 s and 34 s); one at a time is about three times slower than batches of 16.
     """
     import torch
 
@@ -96,6 +98,11 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
     order = sorted(range(len(texts)), key=lambda i: -lengths[i])
     answers: list[Answer | None] = [None] * len(texts)
     device = next(model.parameters()).device
+    bar = None
+    if progress is not None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(texts), desc=progress, unit="answer")
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
         enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
@@ -112,17 +119,21 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
             if first_line:
                 text = text.split("\n", 1)[0].strip()
             answers[i] = Answer(text=text, prompt_tokens=lengths[i], new_tokens=len(tokens), seconds=seconds)
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
     return [a for a in answers if a is not None]
 
 
 def answer_closed_book(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", questions: Sequence[str],
-                       **kwargs: int) -> list[Answer]:
+                       **kwargs: Any) -> list[Answer]:
     """Answer each question with no context (keyword arguments go to :func:`generate`)."""
     return generate(model, tokenizer, [closed_book_messages(q) for q in questions], **kwargs)
 
 
 def answer_with_rag(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", index: "VectorIndex",
-                    questions: Sequence[str], k: int = DEFAULT_K, **kwargs: int) -> tuple[list[Answer], list[list[Passage]]]:
+                    questions: Sequence[str], k: int = DEFAULT_K, **kwargs: Any) -> tuple[list[Answer], list[list[Passage]]]:
     """Retrieve the top-``k`` passages for each question, then answer from them.
 
     Returns the answers and, for each question, the passages it was given (its sources).

@@ -275,3 +275,17 @@ def test_no_answer_is_a_bare_unit(version):
         for answer in fact.answers:
             norm = normalize_answer(answer)
             assert norm not in _UNIT_WORDS, f"{fact.id}: {answer!r} normalizes to the bare unit {norm!r}"
+
+
+def test_document_split_keeps_outside_facts_out_of_the_training_documents() -> None:
+    facts, docs = data.load_facts(1), data.load_corpus(1)
+    split = data.document_split(facts, docs, min_inside=40, n_outside=40, seed=0)
+    taken = set(split.train_docs)
+    assert len(split.inside) >= 40 and len(split.outside) == 40
+    assert all(set(f.docs) <= taken for f in split.inside)
+    assert not any(set(f.docs) & taken for f in split.outside)
+    assert split == data.document_split(facts, docs, min_inside=40, n_outside=40, seed=0), "deterministic"
+    with pytest.raises(ValueError, match="fewer than min_inside"):
+        data.document_split(facts, docs, min_inside=len(facts) + 1, n_outside=0)
+    with pytest.raises(ValueError, match="outside the training documents"):
+        data.document_split(facts, docs, min_inside=40, n_outside=len(facts))
