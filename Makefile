@@ -4,7 +4,9 @@
 # Other targets: make notebooks (re-execute and store all notebook outputs, as CI settings),
 #                make student (regenerate the student variant in notebooks/clean/),
 #                make unit (helpers' unit tests only), make ablation (re-run the reader-format
-#                ablation that notebook 00 shows), make clean-cache, make distclean.
+#                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows),
+#                make compare DOCS=... QUESTIONS=... OUT=... (the comparison on your own documents),
+#                make clean-cache, make distclean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -25,7 +27,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks student ablation install clean-cache distclean
+.PHONY: lab test unit notebooks student ablation lm-rate scale compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -66,6 +68,20 @@ notebooks: $(STAMP)
 # the reader-format ablation on training wordings (results/reader_format_ablation.json, shown in 00)
 ablation: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/reader_format_ablation.py
+
+# the LM arm's learning rate for notebook 02, chosen on training wordings (results/lm_learning_rate.json)
+lm-rate: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/lm_learning_rate.py
+
+# how the retrieval index scales to big folders (results/scale_test.json, quoted in the README)
+scale: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/scale_test.py
+
+# your own documents: make compare DOCS=folder QUESTIONS=questions.jsonl OUT=folder [TRAIN=pairs.jsonl] [ARGS="--k 2"]
+compare: $(STAMP)
+	@test -n "$(DOCS)" -a -n "$(QUESTIONS)" -a -n "$(OUT)" || { echo "usage: make compare DOCS=folder QUESTIONS=file.jsonl OUT=folder [TRAIN=file.jsonl] [ARGS='...']"; exit 2; }
+	env -u TQDM_DISABLE $(BIN)/python -m helpers.compare --docs "$(DOCS)" --questions "$(QUESTIONS)" --out "$(OUT)" \
+		$(if $(TRAIN),--train "$(TRAIN)",) $(ARGS)
 
 # student variant: notebooks/clean/ (code and exercises, no outputs, no explanations)
 student: $(STAMP)

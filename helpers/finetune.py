@@ -345,6 +345,22 @@ def _checked_save_epochs(save_epochs: Sequence[float], settings: LoraSettings, n
     return epochs
 
 
+def _step_bar_class() -> Any:
+    from transformers.trainer_callback import ProgressCallback
+
+    class StepBar(ProgressCallback):
+        """Trainer's own progress bar, without its line of logs at every step (we log every step)."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            return None
+
+    return StepBar
+
+
+def _StepBar() -> Any:   # noqa: N802 - reads like the class it builds (transformers is imported lazily)
+    return _step_bar_class()()
+
+
 def _epoch_dirname(epoch: float) -> str:
     return f"epoch-{epoch:g}"
 
@@ -395,7 +411,8 @@ def _cache_entry(adapter_dir: Path, save_epochs: Sequence[float]) -> dict[str, A
 
 def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: LoraSettings = LoraSettings(),
                generator: str | None = None, use_cache: bool = True, verbose: bool = True,
-               start_from: Path | None = None, save_epochs: Sequence[float] = ()) -> FineTuneResult:
+               start_from: Path | None = None, save_epochs: Sequence[float] = (),
+               progress: bool = False) -> FineTuneResult:
     """Train a LoRA adapter on ``examples`` (from :func:`qa_examples` or :func:`lm_examples`), or load
     it from the cache when the same examples and settings were trained before.
 
@@ -407,6 +424,9 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
     are also kept, stored with the cached adapter in ``epoch-<n>/`` and part of its key, so one
     training run (or a cache load) gives recall as a function of epochs: see
     :meth:`FineTuneResult.load_epoch`.
+
+    ``progress``: show a progress bar of optimizer steps with the time left (command-line tools; it
+    changes nothing that is trained, so it is not part of the cache key).
 
     With ``use_cache``, checking, training and saving hold the lock ``<adapters>/<name>.lock``: a
     second kernel asking for the same adapter waits, then loads the first one's result.
@@ -478,6 +498,8 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
                 trainer.remove_callback(PrinterCallback)
                 if snapshot_epochs:
                     trainer.add_callback(_snapshot_callback(model, snapshot_epochs, snapshots))
+                if progress:
+                    trainer.add_callback(_StepBar())
                 start = time.perf_counter()
                 trainer.train()
             train_seconds = time.perf_counter() - start

@@ -3,6 +3,10 @@
 The index stores normalized embeddings in a FAISS inner-product index (cosine similarity) wrapped
 in an ``IndexIDMap2``, so the chunks of one document can be removed and re-added without
 rebuilding everything: :meth:`VectorIndex.update` re-embeds only documents whose text changed.
+
+Up to :data:`EXACT_UP_TO` chunks the search is exact (``IndexFlatIP``); a bigger index built at once
+is approximate (``IndexIVFFlat``, see :func:`approximate_index`). ``.ci/scale_test.py`` (``make
+scale``) measures both and the recall the approximate index costs (``results/scale_test.json``).
 """
 from __future__ import annotations
 
@@ -94,12 +98,40 @@ def _doc_hash(chunks: Iterable[Chunk]) -> str:
     return digest.hexdigest()
 
 
+# Exact search up to this many chunks; above it, build() makes an approximate (IVF) index. Not yet
+# measured here: exact search costs one dot product per stored chunk, so over 100,000 vectors of 384
+# numbers it should stay in the milliseconds, small beside one generated answer (~0.2 s).
+# .ci/scale_test.py (make scale) measures it; revisit this value with its numbers.
+EXACT_UP_TO = 100_000
+
+
+def approximate_index(vectors: np.ndarray, nprobe: int | None = None) -> Any:
+    """An untrained-then-trained ``IndexIVFFlat`` (inner product) for ``vectors``, not yet filled.
+
+    The vectors are split into ``nlist = 4 * sqrt(n)`` clusters (FAISS's rule of thumb, capped so
+    that each cluster is trained on at least 39 vectors, as FAISS asks); a query
+    scans the ``nprobe`` nearest clusters (default: one in 16, at least 8) instead of every vector.
+    It supports ``add_with_ids`` and ``remove_ids``, so :meth:`VectorIndex.update` works on it.
+    """
+    import faiss
+
+    n, dim = vectors.shape
+    nlist = max(1, min(int(4 * n ** 0.5), n // 39))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(n, min(n, 256 * nlist), replace=False)]
+    index.train(np.ascontiguousarray(sample, dtype="float32"))
+    index.nprobe = nprobe or max(8, nlist // 16)
+    return index
+
+
 class VectorIndex:
     """A FAISS index over chunks, searchable by text."""
 
-    def __init__(self, embedder: Embedder, batch_size: int = 64) -> None:
+    def __init__(self, embedder: Embedder, batch_size: int = 64, show_progress: bool = False) -> None:
         self.embedder = embedder
         self.batch_size = batch_size
+        self.show_progress = show_progress    # a progress bar while embedding (command-line tools)
         self._index: Any = None
         self._chunks: dict[int, Chunk] = {}
         self._next_id = 0
@@ -107,16 +139,18 @@ class VectorIndex:
     # -- building -----------------------------------------------------------------------------
     def _embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.embedder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False)
+                                       convert_to_numpy=True, show_progress_bar=self.show_progress)
         return np.ascontiguousarray(np.asarray(vectors, dtype="float32"))
 
     def add(self, chunks: Sequence[Chunk]) -> int:
         """Embed and add chunks; returns how many were embedded."""
-        import faiss
-
         if not chunks:
             return 0
-        vectors = self._embed([c.text for c in chunks])
+        return self._add_vectors(self._embed([c.text for c in chunks]), chunks)
+
+    def _add_vectors(self, vectors: np.ndarray, chunks: Sequence[Chunk]) -> int:
+        import faiss
+
         if self._index is None:
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
         ids = np.arange(self._next_id, self._next_id + len(chunks), dtype="int64")
@@ -136,13 +170,25 @@ class VectorIndex:
         return len(ids)
 
     @classmethod
-    def build(cls, embedder: Embedder, chunks: Sequence[Chunk], batch_size: int = 64) -> "VectorIndex":
-        """A new index over ``chunks``."""
+    def build(cls, embedder: Embedder, chunks: Sequence[Chunk], batch_size: int = 64,
+              show_progress: bool = False, exact_up_to: int | None = None) -> "VectorIndex":
+        """A new index over ``chunks``: exact search, or approximate past ``exact_up_to`` chunks
+        (default :data:`EXACT_UP_TO`)."""
         if not chunks:
             raise ValueError("cannot build an index over an empty list of chunks")
-        index = cls(embedder, batch_size=batch_size)
-        index.add(chunks)
+        index = cls(embedder, batch_size=batch_size, show_progress=show_progress)
+        vectors = index._embed([c.text for c in chunks])
+        if len(chunks) > (EXACT_UP_TO if exact_up_to is None else exact_up_to):
+            index._index = approximate_index(vectors)
+        index._add_vectors(vectors, chunks)
         return index
+
+    @property
+    def kind(self) -> str:
+        """``exact`` or ``approximate`` (see :data:`EXACT_UP_TO`)."""
+        import faiss
+
+        return "approximate" if isinstance(self._index, faiss.IndexIVF) else "exact"
 
     def update(self, chunks: Sequence[Chunk]) -> dict[str, Any]:
         """Make the index hold exactly ``chunks``, re-embedding only documents that changed.

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import models
 from helpers.data import Document
 
 
@@ -54,3 +56,28 @@ def tokenizer():
     from helpers import models
 
     return models.load_tokenizer()
+
+
+# a tiny random model with the real tokenizer (real code paths, seconds instead of minutes)
+@pytest.fixture(scope="session")
+def tiny_model_dir(tokenizer, tmp_path_factory) -> Path:
+    """A 2-layer random Llama saved with the real tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    tiny = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2))
+    folder = tmp_path_factory.mktemp("tiny") / "tiny-model"
+    tiny.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch) -> Path:
+    """A fresh adapter cache for one test, and no models left loaded after it."""
+    monkeypatch.setenv("RAGFT_CACHE_DIR", str(tmp_path / "cache"))
+    models.clear_cache()
+    yield tmp_path / "cache"
+    models.clear_cache()

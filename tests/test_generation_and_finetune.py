@@ -104,29 +104,6 @@ def test_training_arguments_in_the_key_leave_out_paths():
 # a tiny random model with the real tokenizer
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(tokenizer, tmp_path_factory) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    tiny = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2))
-    folder = tmp_path_factory.mktemp("tiny") / "tiny-model"
-    tiny.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture()
-def cache(tmp_path, monkeypatch) -> Path:
-    """A fresh adapter cache for one test, and no models left loaded after it."""
-    monkeypatch.setenv("RAGFT_CACHE_DIR", str(tmp_path / "cache"))
-    models.clear_cache()
-    yield tmp_path / "cache"
-    models.clear_cache()
-
-
 QUESTIONS = ["How tall is the mast?", "Who built the lighthouse on the northern cliff, and in which year?",
              "Why?", "Where is the Hearth gateway sold?", "When did the harbour open to ships from abroad?",
              "What?"]

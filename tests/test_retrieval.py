@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.data import Document
+from helpers import retrieval
 from helpers.retrieval import VectorIndex, chunk_documents
 
 
@@ -84,3 +85,24 @@ def test_save_replaces_the_folder_whole_and_leaves_no_temporaries(embedder, tiny
     assert {p.name for p in tmp_path.iterdir()} <= {"idx", "idx.lock"}   # no staging folders left
     with pytest.raises(ValueError, match="index is empty"):
         VectorIndex(embedder).save(tmp_path / "empty")
+
+
+def test_big_index_is_approximate_and_still_updates_and_saves(embedder, tmp_path) -> None:
+    from helpers.data import Document
+
+    words = "tide harbour ferry lamp bread cheese river stone cloud orchard honey rain".split()
+    docs = [Document(f"d{i:03d}", f"Doc {i}", f"# Doc {i}\n\n" + " ".join(words[(i + j) % len(words)] for j in range(6))
+                     + f" item{i}") for i in range(120)]
+    chunks = retrieval.chunk_documents(docs, "document")
+    exact = retrieval.VectorIndex.build(embedder, chunks)
+    approx = retrieval.VectorIndex.build(embedder, chunks, exact_up_to=50)
+    assert exact.kind == "exact" and approx.kind == "approximate"
+    queries = [c.text for c in chunks[:20]]
+    overlap = [len({p.chunk.chunk_id for p in a} & {p.chunk.chunk_id for p in e}) / 5
+               for a, e in zip(approx.search_many(queries, 5), exact.search_many(queries, 5))]
+    assert sum(overlap) / len(overlap) >= 0.6, "the approximate index finds most of what exact search finds"
+    report = approx.update(retrieval.chunk_documents(docs[:100], "document"))
+    assert report["removed"] == [d.doc_id for d in docs[100:]] and len(approx) == 100
+    loaded = retrieval.VectorIndex.load(approx.save(tmp_path / "ivf"), embedder)
+    assert loaded.kind == "approximate" and len(loaded) == 100
+    assert [p.chunk.chunk_id for p in loaded.search(queries[0], 3)] == [p.chunk.chunk_id for p in approx.search(queries[0], 3)]
