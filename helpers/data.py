@@ -124,6 +124,16 @@ class StylePair:
 
 
 @dataclass(frozen=True)
+class GeneralItem:
+    """A general-knowledge question a small pretrained model may already answer (data/general.jsonl)."""
+
+    id: str
+    question: str
+    answer: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FactChange:
     id: str
     answer: str
@@ -361,6 +371,26 @@ def load_style(split: str | None = None, root: Path | None = None) -> list[Style
     return [p for p in pairs if split is None or p.split == split]
 
 
+def load_general(root: Path | None = None) -> list[GeneralItem]:
+    """General-knowledge questions (capitals, planets, ...): a control for what a model already knew
+    before fine-tuning, so that forgetting can be measured. Duplicate ids are an error."""
+    path = (root or config.data_dir()) / "general.jsonl"
+    items: list[GeneralItem] = []
+    seen: set[str] = set()
+    for n, r in read_jsonl(path):
+        _check_keys(r, {"id", "question", "answer", "aliases"}, path, n)
+        aliases = _field(r, "aliases", list, path, n) if r.get("aliases") else ()
+        item = GeneralItem(id=_field(r, "id", str, path, n), question=_field(r, "question", str, path, n),
+                           answer=_field(r, "answer", str, path, n), aliases=aliases)
+        if item.id in seen:
+            raise DataError(path, f"duplicate id {item.id!r}", n)
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise DataError(path, "no questions in the file")
+    return items
+
+
 # --------------------------------------------------------------------------------------------
 # questions
 
@@ -433,6 +463,12 @@ def fact_questions(facts: Sequence[Fact], which: str = "heldout", pool: Sequence
 def unanswerable_questions(items: list[Unanswerable]) -> list[Question]:
     """Unanswerable items as questions with no accepted answer."""
     return [Question(qid=u.id, text=u.question, answers=(), kind="unanswerable") for u in items]
+
+
+def general_questions(items: Sequence[GeneralItem]) -> list[Question]:
+    """General-knowledge items as questions (``kind="general"``, no source document)."""
+    return [Question(qid=f"{g.id}/q", text=g.question, answers=(g.answer, *g.aliases), fact_id=g.id,
+                     kind="general") for g in items]
 
 
 @dataclass(frozen=True)

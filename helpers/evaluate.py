@@ -359,9 +359,10 @@ class Difference:
     def real(self) -> bool:
         return self.low > 0 or self.high < 0
 
-    def verdict(self, a: str = "A", b: str = "B") -> str:
-        """One sentence a notebook can print under a comparison."""
-        where = f"n = {self.n} questions ({self.facts} facts)"
+    def verdict(self, a: str = "A", b: str = "B", groups: str | None = "facts") -> str:
+        """One sentence a notebook can print under a comparison. ``groups``: what the resampled
+        units are called ("facts"); ``None`` leaves them out (when each question is its own unit)."""
+        where = f"n = {self.n} questions" + (f" ({self.facts} {groups})" if groups else "")
         ci = f"{self.mean:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
         if not self.real:
             return f"{a} vs {b}: {ci}, no detectable difference at {where}"

@@ -16,6 +16,10 @@ COLORS: dict[str, str] = {
     "lm fine-tuned": "#e6a157",
     "fine-tuned + rag": "#2ca02c",
     "oracle": "#9467bd",
+    "style prompt": "#bcbd22",
+    "few-shot": "#8c564b",
+    "few-shot + rag": "#c49c94",
+    "style prompt + rag": "#17becf",
     "correct": "#2ca02c",
     "abstained": "#bdbdbd",
     "invented": "#d62728",
@@ -87,4 +91,42 @@ def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order:
     ax.grid(False)
     ax.invert_yaxis()                       # first system on top, in reading order
     ax.legend(ncols=len(order), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return ax
+
+
+def estimate_scatter(ax: "Axes", xs: Mapping[str, "Estimate"], ys: Mapping[str, "Estimate"],
+                     sizes: Mapping[str, float] | None = None, colors: Mapping[str, str] | None = None,
+                     size_label: str = "") -> "Axes":
+    """One point per system at (x estimate, y estimate), with both intervals as error bars, named in
+    a legend beside the axes (labels on the points would collide).
+
+    ``sizes``: a third quantity per system (e.g. prompt tokens), drawn as the marker's *area*, in
+    proportion to it, and written in the legend with ``size_label`` as its unit. Larger markers are
+    drawn first so that none hides another; systems on the same point say so in the legend.
+    """
+    from matplotlib.lines import Line2D
+
+    if set(xs) != set(ys):
+        raise ValueError(f"x and y name different systems: {sorted(set(xs) ^ set(ys))}")
+    biggest = max(sizes.values()) if sizes else 1.0
+    spots: dict[tuple[float, float], list[str]] = {}
+    for name in xs:
+        spots.setdefault((round(xs[name].mean, 3), round(ys[name].mean, 3)), []).append(name)
+    handles = []
+    for name in sorted(xs, key=lambda n: -(sizes[n] if sizes else 0)):
+        x, y = xs[name], ys[name]
+        c = (colors or {}).get(name, color(name))
+        ax.errorbar(x.mean, y.mean, xerr=[[x.mean - x.low], [x.high - x.mean]],
+                    yerr=[[y.mean - y.low], [y.high - y.mean]], fmt="none", ecolor=c, alpha=0.5, capsize=3)
+        area = 500 * sizes[name] / biggest if sizes and biggest else 80
+        ax.scatter([x.mean], [y.mean], s=area, color=c, edgecolor="black", linewidth=0.5, zorder=3)
+    for name in xs:
+        others = [o for o in spots[(round(xs[name].mean, 3), round(ys[name].mean, 3))] if o != name]
+        label = name + (f" ({sizes[name]:.0f} {size_label})".replace(" )", ")") if sizes else "")
+        if others:
+            label += f"; same point as {', '.join(others)}"
+        handles.append(Line2D([], [], marker="o", linestyle="", markersize=8, markeredgecolor="black",
+                              markeredgewidth=0.5, color=(colors or {}).get(name, color(name)), label=label))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    ax.grid(True, axis="both", alpha=0.3)
     return ax

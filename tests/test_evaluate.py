@@ -85,6 +85,7 @@ def test_paired_difference():
     same = evaluate.paired_difference(a, a)
     assert (same.mean, same.low, same.high, same.real, same.p_value) == (0.0, 0.0, 0.0, False, 1.0)
     assert "no detectable difference at n = 30 questions (30 facts)" in same.verdict()
+    assert same.verdict(groups=None).endswith("no detectable difference at n = 30 questions")
     with pytest.raises(ValueError, match="same questions"):
         evaluate.paired_difference(a, b[::-1])
 
