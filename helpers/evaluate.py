@@ -410,6 +410,25 @@ def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded], metric
                          [float(getattr(r, metric)) for r in rows_b], seed=seed)
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the order given (each capped at 1).
+
+    With many comparisons in one notebook, some nominal p-values below 0.05 arise by chance; a
+    comparison "survives the correction" when its adjusted p-value is below 0.05. Written here
+    because scipy offers only false-discovery-rate adjustments (``scipy.stats.false_discovery_control``)
+    and statsmodels is not a dependency; Holm controls the family-wise error, like Bonferroni,
+    but is uniformly more powerful.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(p_values[i])))
+        adjusted[i] = running
+    return adjusted
+
+
 BINARY_METRICS = ("exact", "contains", "abstained", "invented", "hedged")
 
 

@@ -164,3 +164,10 @@ def test_error_stage_and_oracle(tiny_docs):
 def test_value_outcome_ignores_an_old_value_inside_the_new_one():
     assert evaluate.value_outcome("one hundred and fifty SMS", ["one hundred and fifty"], ["fifty"]) == "new value"
     assert evaluate.value_outcome("fifty a month", ["one hundred and fifty"], ["fifty"]) == "stale value"
+
+
+def test_holm_adjustment_matches_the_step_down_rule():
+    # m = 4: sorted p 0.01, 0.02, 0.03, 0.5 -> 0.04, max(0.04, 0.06), max(0.06, 0.06), max(.., 0.5)
+    assert evaluate.holm([0.03, 0.01, 0.5, 0.02]) == pytest.approx([0.06, 0.04, 0.5, 0.06])
+    assert evaluate.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
+    assert evaluate.holm([]) == []

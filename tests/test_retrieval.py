@@ -106,3 +106,10 @@ def test_big_index_is_approximate_and_still_updates_and_saves(embedder, tmp_path
     loaded = retrieval.VectorIndex.load(approx.save(tmp_path / "ivf"), embedder)
     assert loaded.kind == "approximate" and len(loaded) == 100
     assert [p.chunk.chunk_id for p in loaded.search(queries[0], 3)] == [p.chunk.chunk_id for p in approx.search(queries[0], 3)]
+
+
+def test_a_document_that_is_only_a_title_line_gives_no_chunk():
+    docs = [Document("t", "T", "# T"), Document("u", "U", "# U\n\nBody text.")]
+    for strategy in ("paragraph", "document", "words"):
+        chunks = retrieval.chunk_documents(docs, strategy)
+        assert [c.doc_id for c in chunks] == ["u"], strategy
