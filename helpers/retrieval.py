@@ -57,14 +57,15 @@ class Passage:
 
 
 STRATEGIES = ("paragraph", "words", "document")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")   # a Markdown ATX heading line
 
 
 def chunk_documents(docs: Sequence[Document], strategy: str = "paragraph", size: int = 80,
                     overlap: int = 20) -> list[Chunk]:
     """Split documents into chunks, each prefixed with its document's title.
 
-    * ``paragraph``: one chunk per paragraph (blank-line separated); headings are dropped since
-      the title is prefixed anyway.
+    * ``paragraph``: one chunk per paragraph (blank-line separated); heading lines are dropped
+      since the title is prefixed anyway (the text under a heading is kept).
     * ``words``: windows of ``size`` words overlapping by ``overlap`` words.
     * ``document``: one chunk per document.
     """
@@ -82,7 +83,11 @@ def chunk_documents(docs: Sequence[Document], strategy: str = "paragraph", size:
         if strategy == "document":
             pieces = [body.strip()] if body.strip() else []
         elif strategy == "paragraph":
-            pieces = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip() and not p.strip().startswith("#")]
+            # heading lines are dropped (the title is prefixed anyway), the text under them kept, also
+            # when a heading sits directly above its paragraph with no blank line between
+            pieces = [text for text in ("\n".join(line for line in para.strip().splitlines()
+                                                   if not _HEADING.match(line)).strip()
+                                        for para in re.split(r"\n\s*\n", body)) if text]
         else:
             words = body.split()
             step = size - overlap

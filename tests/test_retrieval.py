@@ -113,3 +113,9 @@ def test_a_document_that_is_only_a_title_line_gives_no_chunk():
     for strategy in ("paragraph", "document", "words"):
         chunks = retrieval.chunk_documents(docs, strategy)
         assert [c.doc_id for c in chunks] == ["u"], strategy
+
+
+def test_text_directly_under_a_heading_is_kept():
+    doc = Document("p", "Prices", "# Prices\n\n## Day tickets\nA day ticket costs 5 euros.\n\n## Notes\n\n#3 is a bus.")
+    texts = [c.text for c in retrieval.chunk_documents([doc], "paragraph")]
+    assert texts == ["Prices\nA day ticket costs 5 euros.", "Prices\n#3 is a bus."]
