@@ -4,7 +4,7 @@
 # Other targets: make notebooks (re-execute and store all notebook outputs, as CI settings),
 #                make student (regenerate the student variant in notebooks/clean/),
 #                make unit (helpers' unit tests only), make ablation (re-run the reader-format
-#                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread),
+#                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread), make idk-seeds (04's),
 #                make compare DOCS=... QUESTIONS=... OUT=... (the comparison on your own documents),
 #                make clean-cache, make distclean.
 
@@ -27,7 +27,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks student ablation lm-rate style-seeds scale compare install clean-cache distclean
+.PHONY: lab test unit notebooks student ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -76,6 +76,9 @@ lm-rate: $(STAMP)
 # the seed spread of notebook 03's style adapter (results/style_seeds.json, shown in 03)
 style-seeds: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/style_seeds.py
+
+idk-seeds: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/idk_seeds.py
 
 # how the retrieval index scales to big folders (results/scale_test.json, quoted in the README)
 scale: $(STAMP)

@@ -1,13 +1,13 @@
 """Collect real replies of the generator, the raw material of the abstention test set.
 
-The labelled set ``tests/data/abstention_labelled.jsonl`` (read by ``tests/test_abstention.py``)
+The labelled set ``data/abstention_labelled.jsonl`` (read by ``tests/test_abstention.py``)
 was built from this script's output: every reply was then labelled by reading it. This script
 only regenerates the *unlabelled* replies, so that anyone can check that the labelled replies are
 real model output:
 
     OMP_NUM_THREADS=1 .venv/bin/python .ci/collect_replies.py                # writes .cache/abstention_replies.jsonl
     OMP_NUM_THREADS=1 .venv/bin/python .ci/collect_replies.py --out FILE
-    OMP_NUM_THREADS=1 .venv/bin/python .ci/collect_replies.py --check tests/data/abstention_labelled.jsonl
+    OMP_NUM_THREADS=1 .venv/bin/python .ci/collect_replies.py --check data/abstention_labelled.jsonl
 
 ``--check`` regenerates and reports every labelled record whose reply differs from the fresh one
 (after a change to the prompt or to ``generation.generate`` some will; the labels then need
@@ -22,7 +22,7 @@ Sources, each record tagged with its ``source``:
   first line break), so some run over two lines.
 * ``closed-book``: the 48 unanswerable questions of ``data/unanswerable.jsonl``, no context.
 * ``rag``: 100 questions, each with the top-2 paragraphs of the version-1 knowledge base: the same
-  48 unanswerable questions, the 12 questions of :data:`FALSE_PREMISE` below (whose premise the
+  48 unanswerable questions, the 12 questions of :data:`FALSE_PREMISE` (``data/false_premise.jsonl``; whose premise the
   documents contradict), and 40 answerable held-out paraphrases (every fifth fact, first
   paraphrase).
 * ``rag few-shot A`` / ``rag few-shot B``: the same 100 questions and passages, after the worked
@@ -52,40 +52,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from helpers import data  # noqa: E402  (after the path is set)
+
 # The notebooks' stored outputs are read as committed here (the commit "Tidy: normalize_answer is an
 # alias ..."), not from the working tree: outputs change whenever the notebooks are re-executed.
 NOTEBOOK_COMMIT = "3406785e6425344f08e456b8a502d79b7403a81e"
 NOTEBOOKS = ("notebooks/00_setup_and_first_look.ipynb", "notebooks/01_dynamic_vs_static_data.ipynb",
              "notebooks/02_external_knowledge.ipynb")
 
-# Questions whose premise the knowledge base (data/kb_v1/docs) contradicts; the document that
-# contradicts it is named after each. A reply that points out the false premise is an abstention.
-FALSE_PREMISE: list[tuple[str, str, str]] = [
-    ("P01", "What is the CO2 measuring range of the Skylark S2?",
-     "product-skylark-s2: the S2 measures temperature, humidity, pressure, rain and wind; no CO2"),
-    ("P02", "What is the address of Marrowby's Berlin office?",
-     "offices: headquarters in Stennick, warehouse in Brackwater, office in Leiden; no Berlin"),
-    ("P03", "How long does the solar panel of the Drift anemometer take to charge it?",
-     "product-drift-anemometer: Drift runs from a USB-C power bank; no solar panel"),
-    ("P04", "How often should the spinning cups of the Drift anemometer be replaced?",
-     "product-drift-anemometer: ultrasonic, no moving parts"),
-    ("P05", "How much does the white version of the Skylark S2 cost?",
-     "product-skylark-s2: one colour only, field grey"),
-    ("P06", "What are the visiting hours of the Brackwater warehouse?",
-     "offices: the warehouse is not open to visitors"),
-    ("P07", "How many AA batteries does the Hearth gateway need?",
-     "product-hearth-gateway: mains powered through the included adapter"),
-    ("P08", "What is the Wi-Fi range of the Skylark S2?",
-     "product-skylark-s2: the S2 talks to the gateway by LoRa radio, not Wi-Fi"),
-    ("P09", "How accurate is the Rootwise probe's moisture reading at a depth of one metre?",
-     "product-rootwise-probe: depths 10, 20, 40 and 60 cm only; the probe is 68 cm long"),
-    ("P10", "How much does the mains power adapter of the Skylark S2 cost?",
-     "faq-general / product-skylark-s2: solar powered, only the gateway needs mains power"),
-    ("P11", "In which year did Marrowby open its Paris office?",
-     "offices: no Paris office"),
-    ("P12", "Which alkaline batteries does Marrowby recommend for the Rootwise probe?",
-     "howto-replace-batteries: AA lithium cells only; alkaline cells are not supported"),
-]
+# Questions whose premise the knowledge base (data/kb_v1/docs) contradicts, with the document that
+# contradicts it (data/false_premise.jsonl). A reply that points out the false premise is an abstention.
+FALSE_PREMISE: list[tuple[str, str, str]] = [(p.id, p.question, f"{p.doc}: {p.why}") for p in data.load_false_premise()]
 
 
 class _Tables(HTMLParser):

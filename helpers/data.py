@@ -100,7 +100,7 @@ class Question:
     answers: tuple[str, ...]      # empty for unanswerable questions
     fact_id: str | None = None
     doc_ids: tuple[str, ...] = ()
-    kind: str = "heldout"         # ``train``, ``heldout`` or ``unanswerable``
+    kind: str = "heldout"         # ``train``, ``heldout``, ``general``, ``unanswerable`` or ``false premise``
     rivals: tuple[str, ...] = ()  # values of *other* facts that, stated beside the answer, make it a hedge
 
 
@@ -111,6 +111,29 @@ class Unanswerable:
     id: str
     question: str
     absent: tuple[str, ...]       # terms that must occur in no document (checked by the tests)
+
+
+@dataclass(frozen=True)
+class FalsePremise:
+    """A question whose premise the knowledge base contradicts (data/false_premise.jsonl)."""
+
+    id: str
+    question: str
+    doc: str                      # the document that contradicts the premise
+    why: str                      # what that document says instead
+
+
+@dataclass(frozen=True)
+class LabelledReply:
+    """A real model reply labelled by hand: does it abstain? (data/abstention_labelled.jsonl)."""
+
+    id: str
+    source: str
+    question: str
+    reply: str
+    abstains: bool
+    why: str
+    split: str                    # ``dev`` (the detector was written on it) or ``test``
 
 
 @dataclass(frozen=True)
@@ -194,6 +217,9 @@ def _field(record: dict[str, Any], name: str, kind: type, path: Path, line: int)
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise DataError(path, f"field {name!r} must be a list of non-empty strings", line)
         return tuple(value)
+    elif kind is bool:
+        if not isinstance(value, bool):
+            raise DataError(path, f"field {name!r} must be true or false, got {value!r}", line)
     return value
 
 
@@ -347,14 +373,51 @@ def apply_edits(docs: dict[str, str], edits: list[Edit]) -> dict[str, str]:
     return out
 
 
-def load_unanswerable(root: Path | None = None) -> list[Unanswerable]:
-    """Questions whose answers are in no document."""
-    path = (root or config.data_dir()) / "unanswerable.jsonl"
+UNANSWERABLE_FILES = {"test": "unanswerable.jsonl", "train": "unanswerable_train.jsonl"}
+
+
+def load_unanswerable(root: Path | None = None, split: str = "test") -> list[Unanswerable]:
+    """Questions whose answers are in no document.
+
+    ``split="test"`` (the default) is the evaluation set, ``unanswerable.jsonl``; ``split="train"`` is
+    a separate set, ``unanswerable_train.jsonl``, for training a model to say "I don't know" and for
+    choosing thresholds; the data tests keep it free of near-copies of any evaluation question.
+    """
+    if split not in UNANSWERABLE_FILES:
+        raise ValueError(f"split must be one of {sorted(UNANSWERABLE_FILES)}, got {split!r}")
+    path = (root or config.data_dir()) / UNANSWERABLE_FILES[split]
     records = list(read_jsonl(path))
     for n, r in records:
         _check_keys(r, {"id", "question", "absent"}, path, n)
     return [Unanswerable(id=_field(r, "id", str, path, n), question=_field(r, "question", str, path, n),
-                         absent=_field(r, "absent", list, path, n)) for n, r in records]
+                         absent=tuple(_field(r, "absent", list, path, n))) for n, r in records]
+
+
+def load_false_premise(root: Path | None = None) -> list[FalsePremise]:
+    """Questions whose premise a document contradicts ("the Wi-Fi range of the S2": it has no Wi-Fi)."""
+    path = (root or config.data_dir()) / "false_premise.jsonl"
+    items = []
+    for n, r in read_jsonl(path):
+        _check_keys(r, {"id", "question", "doc", "why"}, path, n)
+        items.append(FalsePremise(**{k: _field(r, k, str, path, n) for k in ("id", "question", "doc", "why")}))
+    return items
+
+
+def load_abstention_labelled(root: Path | None = None) -> list[LabelledReply]:
+    """Real replies labelled by hand as abstaining or not: the detector's test set (see
+    ``tests/test_abstention.py`` for the labelling rules and how the file was built)."""
+    path = (root or config.data_dir()) / "abstention_labelled.jsonl"
+    replies = []
+    for n, r in read_jsonl(path):
+        _check_keys(r, {"id", "source", "question", "reply", "abstains", "why", "split"}, path, n)
+        if not isinstance(r.get("reply"), str):          # may be empty: an empty reply is labelled too
+            raise DataError(path, f"field 'reply' must be a string, got {r.get('reply')!r}", n)
+        reply = LabelledReply(**{k: _field(r, k, str, path, n) for k in ("id", "source", "question", "why", "split")},
+                              reply=r["reply"], abstains=_field(r, "abstains", bool, path, n))
+        if reply.split not in {"dev", "test"}:
+            raise DataError(path, f"split must be 'dev' or 'test', got {reply.split!r}", n)
+        replies.append(reply)
+    return replies
 
 
 def load_style(split: str | None = None, root: Path | None = None) -> list[StylePair]:
@@ -460,9 +523,14 @@ def fact_questions(facts: Sequence[Fact], which: str = "heldout", pool: Sequence
     return out
 
 
-def unanswerable_questions(items: list[Unanswerable]) -> list[Question]:
-    """Unanswerable items as questions with no accepted answer."""
-    return [Question(qid=u.id, text=u.question, answers=(), kind="unanswerable") for u in items]
+UNANSWERABLE_KINDS = ("unanswerable", "false premise")
+
+
+def unanswerable_questions(items: Sequence[Unanswerable | FalsePremise]) -> list[Question]:
+    """Unanswerable items as questions with no accepted answer: ``kind="unanswerable"``, or
+    ``"false premise"`` for a :class:`FalsePremise` (listed in :data:`UNANSWERABLE_KINDS`)."""
+    return [Question(qid=u.id, text=u.question, answers=(),
+                     kind="false premise" if isinstance(u, FalsePremise) else "unanswerable") for u in items]
 
 
 def general_questions(items: Sequence[GeneralItem]) -> list[Question]:

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from .data import Question, normalize_text
+from .data import UNANSWERABLE_KINDS, Question, normalize_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .retrieval import Chunk
 
 # What an abstaining reply says, in three named groups (see is_abstention). Written on the dev half of
-# tests/data/abstention_labelled.jsonl (real replies, labelled by hand); tests/test_abstention.py
-# measures precision and recall on the other half.
+# data/abstention_labelled.jsonl (real replies, labelled by hand); tests/test_abstention.py and
+# notebook 04 measure precision and recall on the other half (detector_scores).
 _ABSTAIN = re.compile(r"""
     (?P<empty>                      # nothing to read, or only a preamble: "The answer to this question is:"
         \A\W*(?:(?:the\s+)?(?:answer|reply)(?:\s+to\s+(?:this|the|your)\s+question)?(?:\s+is)?)?\W*\Z)
@@ -230,6 +230,74 @@ def outcome_shares(rows: Sequence[Graded]) -> dict[str, float]:
     return {o: counts.get(o, 0) / len(rows) for o in OUTCOMES}
 
 
+REPLY_OUTCOMES = ("correct", "wrong", "abstained", "invented")
+
+
+def reply_outcome(row: Graded) -> str:
+    """Four ways a reply can end, for questions with and without an answer.
+
+    An answerable question's reply is ``correct`` (lenient), ``abstained`` or ``wrong``; an
+    unanswerable one's (``kind`` in :data:`helpers.data.UNANSWERABLE_KINDS`) is ``abstained`` or
+    ``invented`` (an answer where none exists). Unlike :func:`outcome`, a wrong answer to an
+    answerable question is not called invented: the model may have misread a real fact.
+    """
+    if row.kind in UNANSWERABLE_KINDS:
+        return "abstained" if row.abstained else "invented"
+    if row.contains:
+        return "correct"
+    return "abstained" if row.abstained else "wrong"
+
+
+def reply_outcome_shares(rows: Sequence[Graded]) -> dict[str, float]:
+    """Share of rows in each of :data:`REPLY_OUTCOMES`."""
+    if not rows:
+        raise ValueError("no graded rows")
+    counts = Counter(reply_outcome(r) for r in rows)
+    return {o: counts.get(o, 0) / len(rows) for o in REPLY_OUTCOMES}
+
+
+@dataclass(frozen=True)
+class DetectorScores:
+    """How a yes/no detector agrees with hand labels: counts, precision and recall (Wilson intervals)."""
+
+    n: int
+    tp: int
+    fp: int
+    fn: int
+    precision: Estimate | None    # None when the detector said yes to nothing
+    recall: Estimate | None       # None when nothing was labelled yes
+
+
+def detector_scores(labels: Sequence[bool], predictions: Sequence[bool]) -> DetectorScores:
+    """Precision and recall of ``predictions`` against hand ``labels`` (same order), each a Wilson
+    interval over the replies it is computed on (precision: those flagged; recall: those labelled)."""
+    if len(labels) != len(predictions):
+        raise ValueError(f"{len(labels)} labels but {len(predictions)} predictions")
+    tp = sum(bool(l) and bool(p) for l, p in zip(labels, predictions))
+    fp = sum(not l and bool(p) for l, p in zip(labels, predictions))
+    fn = sum(bool(l) and not p for l, p in zip(labels, predictions))
+    return DetectorScores(n=len(labels), tp=tp, fp=fp, fn=fn,
+                          precision=wilson(tp, tp + fp) if tp + fp else None,
+                          recall=wilson(tp, tp + fn) if tp + fn else None)
+
+
+def separating_threshold(scores_yes: Sequence[float], scores_no: Sequence[float]) -> float:
+    """The score threshold that best separates two groups (``score >= threshold`` means "yes").
+
+    It maximises Youden's J, the share of ``scores_yes`` at or above it minus the share of
+    ``scores_no`` at or above it, over the thresholds of ``sklearn.metrics.roc_curve``. Used to choose,
+    on a development split, the retrieval score below which a RAG system abstains.
+    """
+    from sklearn.metrics import roc_curve
+
+    if not len(scores_yes) or not len(scores_no):
+        raise ValueError("need at least one score in each group")
+    labels = [1] * len(scores_yes) + [0] * len(scores_no)
+    fpr, tpr, thresholds = roc_curve(labels, list(scores_yes) + list(scores_no))
+    best = int(np.argmax(tpr - fpr))
+    return float(thresholds[best])
+
+
 VALUE_OUTCOMES = ("new value", "stale value", "neither")
 
 
@@ -358,6 +426,14 @@ class Difference:
     @property
     def real(self) -> bool:
         return self.low > 0 or self.high < 0
+
+    @property
+    def status(self) -> str:
+        """``real``, ``no detectable difference``, or ``identical scores`` (no question differs, so
+        there is nothing to test): the verdict column of a comparison table."""
+        if self.a_only == self.b_only == 0:
+            return "identical scores"
+        return "real" if self.real else "no detectable difference"
 
     def verdict(self, a: str = "A", b: str = "B", groups: str | None = "facts") -> str:
         """One sentence a notebook can print under a comparison. ``groups``: what the resampled

@@ -22,6 +22,13 @@ Messages = list[dict[str, str]]
 # Short on purpose: every token of it is paid for in every training example and every answer.
 # It replaces the template's default system prompt ("You are a helpful AI assistant named SmolLM...").
 SYSTEM_PROMPT = "Answer in a few words. If you do not know, reply \"I don't know\"."
+# The reply the instruction asks for when the model does not know; also the training target of an
+# "I don't know" adapter and the reply of a RAG system that abstains on weak retrieval.
+IDK_REPLY = "I don't know"
+# A RAG variant that is told to answer only from the passages (notebook 04 compares it with the
+# series' instruction above, which does not mention them).
+GROUNDED_SYSTEM_PROMPT = ("Answer in a few words, using only the passages. "
+                          "If they do not give the answer, reply \"I don't know\".")
 # How many retrieved passages the reader gets. Chosen on training wordings by
 # .ci/reader_format_ablation.py: one passage was the best of its variants (the 135M reader is
 # distracted by a second one), though two would hold the gold document more often.
@@ -133,11 +140,28 @@ def answer_closed_book(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizer
 
 
 def answer_with_rag(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", index: "VectorIndex",
-                    questions: Sequence[str], k: int = DEFAULT_K, **kwargs: Any) -> tuple[list[Answer], list[list[Passage]]]:
-    """Retrieve the top-``k`` passages for each question, then answer from them.
+                    questions: Sequence[str], k: int = DEFAULT_K, system: str = SYSTEM_PROMPT,
+                    **kwargs: Any) -> tuple[list[Answer], list[list[Passage]]]:
+    """Retrieve the top-``k`` passages for each question, then answer from them (``system``: the
+    instruction, :data:`SYSTEM_PROMPT` unless an experiment varies it).
 
     Returns the answers and, for each question, the passages it was given (its sources).
     """
     hits = index.search_many(list(questions), k=k)
-    answers = generate(model, tokenizer, [rag_messages(q, h) for q, h in zip(questions, hits)], **kwargs)
+    answers = generate(model, tokenizer, [rag_messages(q, h, system) for q, h in zip(questions, hits)], **kwargs)
     return answers, hits
+
+
+def abstain_below(answers: Sequence[Answer], hits: Sequence[Sequence[Passage]], threshold: float) -> list[Answer]:
+    """A RAG system that abstains on weak evidence: each answer whose best retrieved passage scores
+    below ``threshold`` (cosine similarity) is replaced by :data:`IDK_REPLY`; the others are kept.
+
+    The replaced answer keeps its cost (it was generated); a deployed system would skip generating it.
+    """
+    if len(answers) != len(hits):
+        raise ValueError(f"{len(answers)} answers but {len(hits)} retrieval results")
+    out = []
+    for answer, passages in zip(answers, hits):
+        best = max((p.score for p in passages), default=float("-inf"))
+        out.append(answer if best >= threshold else Answer(IDK_REPLY, answer.prompt_tokens, 0, answer.seconds))
+    return out

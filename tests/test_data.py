@@ -104,10 +104,13 @@ def test_heldout_questions_never_appear_in_training_material(v1, v2):
             assert n not in documents, f"{fact.id}: held-out question is copied from a document: {h!r}"
 
 
-def test_unanswerable_questions_have_no_answer_in_the_corpus(v1, v2):
+@pytest.mark.parametrize("split", ["test", "train"])
+def test_unanswerable_questions_have_no_answer_in_the_corpus(v1, v2, split):
     corpus = list(v1.values()) + list(v2.values())
     facts = {normalize_answer(f.question) for f in data.load_facts(1) + data.load_facts(2)}
-    for item in data.load_unanswerable():
+    items = data.load_unanswerable(split=split)
+    assert len(items) >= 40 and len({u.id for u in items}) == len(items)
+    for item in items:
         assert normalize_answer(item.question) not in facts
         for term in item.absent:
             pattern = re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)", re.IGNORECASE)
@@ -169,7 +172,8 @@ def test_style_set_teaches_no_facts_of_the_knowledge_base():
 
 def test_files_are_valid_jsonl():
     root = data.config.data_dir()
-    for path in [root / "facts.jsonl", root / "unanswerable.jsonl", root / "style.jsonl",
+    for path in [root / "facts.jsonl", root / "unanswerable.jsonl", root / "unanswerable_train.jsonl",
+                 root / "false_premise.jsonl", root / "abstention_labelled.jsonl", root / "style.jsonl",
                  root / "kb_v2" / "edits.jsonl", root / "kb_v2" / "new_facts.jsonl"]:
         for line in path.read_text(encoding="utf-8").splitlines():
             json.loads(line)
@@ -289,3 +293,39 @@ def test_document_split_keeps_outside_facts_out_of_the_training_documents() -> N
         data.document_split(facts, docs, min_inside=len(facts) + 1, n_outside=0)
     with pytest.raises(ValueError, match="outside the training documents"):
         data.document_split(facts, docs, min_inside=40, n_outside=len(facts))
+
+
+def test_unanswerable_training_set_nearly_copies_no_evaluation_question():
+    """The "I don't know" training questions (and the threshold's development split) must not be
+    near-copies of any question notebook 04 evaluates: unanswerable, false-premise, or held-out."""
+    from helpers.finetune import NEAR_COPY_JACCARD, jaccard
+
+    train = data.load_unanswerable(split="train")
+    evaluated = ([u.question for u in data.load_unanswerable()] + [p.question for p in data.load_false_premise()]
+                 + [h for f in data.load_facts(1) + data.load_facts(2) for h in f.heldout])
+    assert not {u.id for u in train} & {u.id for u in data.load_unanswerable()}
+    for item in train:
+        worst = max(evaluated, key=lambda q: jaccard(item.question, q))
+        assert jaccard(item.question, worst) < NEAR_COPY_JACCARD, f"{item.id} nearly copies {worst!r}"
+
+
+def test_false_premise_questions_name_the_document_that_contradicts_them(v1):
+    items = data.load_false_premise()
+    assert len(items) >= 10 and len({p.id for p in items}) == len(items)
+    unanswerable = {normalize_answer(u.question) for u in data.load_unanswerable()}
+    for item in items:
+        assert item.doc in v1, f"{item.id}: no document {item.doc!r}"
+        assert normalize_answer(item.question) not in unanswerable
+
+
+def test_unknown_unanswerable_split_is_an_error():
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.load_unanswerable(split="dev")
+
+
+def test_bad_labelled_reply_names_file_and_line(tmp_path):
+    good = {"id": "a", "source": "s", "question": "q", "reply": "", "abstains": True, "why": "w", "split": "dev"}
+    (tmp_path / "abstention_labelled.jsonl").write_text(
+        json.dumps(good) + "\n" + json.dumps({**good, "id": "b", "abstains": "yes"}) + "\n", encoding="utf-8")
+    with pytest.raises(data.DataError, match=r"abstention_labelled.jsonl:2: field 'abstains' must be true or false"):
+        data.load_abstention_labelled(tmp_path)

@@ -171,3 +171,36 @@ def test_holm_adjustment_matches_the_step_down_rule():
     assert evaluate.holm([0.03, 0.01, 0.5, 0.02]) == pytest.approx([0.06, 0.04, 0.5, 0.06])
     assert evaluate.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
     assert evaluate.holm([]) == []
+
+
+def test_reply_outcomes_separate_wrong_from_invented():
+    qs = [Question("a", "q1", ("42",)), Question("b", "q2", ("7",)), Question("c", "q3", ("x",)),
+          Question("u", "q4", (), kind="unanswerable"), Question("p", "q5", (), kind="false premise"),
+          Question("v", "q6", (), kind="unanswerable")]
+    rows = evaluate.grade(qs, ["It is 42.", "I don't know", "It is 8", "It is 8", "There is no Berlin office.",
+                               "I don't know"])
+    assert [evaluate.reply_outcome(r) for r in rows] == ["correct", "abstained", "wrong", "invented", "abstained",
+                                                          "abstained"]
+    shares = evaluate.reply_outcome_shares(rows)
+    assert list(shares) == list(evaluate.REPLY_OUTCOMES) and sum(shares.values()) == pytest.approx(1.0)
+    assert shares["abstained"] == pytest.approx(3 / 6)
+    with pytest.raises(ValueError, match="no graded rows"):
+        evaluate.reply_outcome_shares([])
+
+
+def test_detector_scores_count_and_interval():
+    s = evaluate.detector_scores([True, True, False, False, True], [True, False, True, False, True])
+    assert (s.n, s.tp, s.fp, s.fn) == (5, 2, 1, 1)
+    assert s.precision.mean == pytest.approx(2 / 3) and s.precision.n == 3
+    assert s.recall.mean == pytest.approx(2 / 3) and 0 < s.recall.low < s.recall.high < 1
+    none = evaluate.detector_scores([False, False], [False, False])
+    assert none.precision is None and none.recall is None
+    with pytest.raises(ValueError, match="2 labels but 1 predictions"):
+        evaluate.detector_scores([True, False], [True])
+
+
+def test_separating_threshold_maximises_youden():
+    # yes-scores 0.6-0.9, no-scores 0.1-0.5 and one 0.7: the best cut keeps all yes and 1 of 5 no
+    assert evaluate.separating_threshold([0.6, 0.7, 0.8, 0.9], [0.1, 0.2, 0.3, 0.5, 0.7]) == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="at least one score"):
+        evaluate.separating_threshold([], [0.1])

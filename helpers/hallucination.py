@@ -1,0 +1,106 @@
+"""The question sets and measurements of notebook 04 (reducing hallucinations), shared with
+``.ci/idk_seeds.py``.
+
+* :func:`question_sets`: answerable questions on facts inside and outside the Q&A fine-tuning set
+  (notebook 02's split), the unanswerable and false-premise questions, the general-knowledge control,
+  and a development split (other facts' training wordings + the separate unanswerable training set)
+  on which a retrieval-score threshold is chosen. No evaluation question is in the development split.
+* :func:`idk_pairs`: the Q&A pairs of notebook 02's adapter plus "I don't know" for each unanswerable
+  *training* question.
+* :func:`threshold_curve`: what a RAG system that abstains below a retrieval score would score at
+  every threshold, from one set of answers (no new generation).
+* :func:`borrowed`: how many replies state an answer of the fine-tuning facts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from . import data, finetune, generation
+from .evaluate import Graded, contains_answer
+
+# Notebook 02's split and Q&A recipe: the same examples and settings give the same cached adapter.
+MIN_INSIDE, N_OUTSIDE, SPLIT_SEED = 40, 40, 0
+QA_SETTINGS = finetune.LoraSettings(epochs=6)
+WORDING = "h1"          # the first held-out paraphrase of each fact (one question per fact)
+
+
+@dataclass(frozen=True)
+class QuestionSets:
+    """Every question notebook 04 asks, by role."""
+
+    inside_facts: list[data.Fact]          # the Q&A adapter was trained on these facts
+    inside: list[data.Question]            # held-out wording of inside_facts
+    outside: list[data.Question]           # held-out wording of facts no adapter saw
+    unanswerable: list[data.Question]      # answer in no document, or a premise a document contradicts
+    general: list[data.Question]           # general knowledge the base model may already have
+    dev_answerable: list[data.Question]    # training wording of the facts in neither set
+    dev_unanswerable: list[data.Question]  # the separate unanswerable training set
+
+    @property
+    def evaluated(self) -> list[data.Question]:
+        """The knowledge-base questions every system answers, in order: inside, outside, unanswerable."""
+        return self.inside + self.outside + self.unanswerable
+
+
+def question_sets() -> QuestionSets:
+    """Build the question sets from ``data/`` (version 1 of the knowledge base)."""
+    facts, docs = data.load_facts(1), data.load_corpus(1)
+    split = data.document_split(facts, docs, MIN_INSIDE, N_OUTSIDE, seed=SPLIT_SEED)
+    used = {f.id for f in split.inside} | {f.id for f in split.outside}
+    return QuestionSets(
+        inside_facts=list(split.inside),
+        inside=data.fact_questions(list(split.inside), WORDING, pool=facts),
+        outside=data.fact_questions(list(split.outside), WORDING, pool=facts),
+        unanswerable=data.unanswerable_questions([*data.load_unanswerable(), *data.load_false_premise()]),
+        general=data.general_questions(data.load_general()),
+        dev_answerable=data.fact_questions([f for f in facts if f.id not in used], "train", pool=facts),
+        dev_unanswerable=data.unanswerable_questions(data.load_unanswerable(split="train")),
+    )
+
+
+def idk_pairs(facts: Sequence[data.Fact], unanswerable: Sequence[data.Unanswerable]) -> list[tuple[str, str]]:
+    """(question, answer) pairs: each fact's training question with its answer, then each unanswerable
+    training question with :data:`helpers.generation.IDK_REPLY`."""
+    return finetune.fact_pairs(facts).pairs + [(u.question, generation.IDK_REPLY) for u in unanswerable]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """A RAG system that abstains below ``threshold``: its shares on the evaluated questions."""
+
+    threshold: float
+    accuracy: float          # correct answers / answerable questions
+    invented: float          # answers given / unanswerable questions
+    abstained: float         # abstentions / answerable questions (the price of caution)
+
+
+def threshold_curve(answerable: Sequence[Graded], answerable_scores: Sequence[float],
+                    unanswerable: Sequence[Graded], unanswerable_scores: Sequence[float],
+                    thresholds: Sequence[float]) -> list[CurvePoint]:
+    """Shares at each threshold for a system that abstains when its best retrieval score is below it.
+
+    Abstaining replaces the reply, so a question scores only if its score reaches the threshold:
+    the same numbers as grading :func:`helpers.generation.abstain_below`'s answers (a unit test checks
+    that), without generating or grading again for each threshold.
+    """
+    if len(answerable) != len(answerable_scores) or len(unanswerable) != len(unanswerable_scores):
+        raise ValueError("each graded row needs its retrieval score")
+    if not answerable or not unanswerable:
+        raise ValueError("need answerable and unanswerable rows")
+    points = []
+    for t in thresholds:
+        kept = [s >= t for s in answerable_scores]
+        points.append(CurvePoint(
+            threshold=float(t),
+            accuracy=sum(r.contains and k for r, k in zip(answerable, kept)) / len(answerable),
+            invented=sum(r.invented and s >= t for r, s in zip(unanswerable, unanswerable_scores)) / len(unanswerable),
+            abstained=sum(r.abstained or not k for r, k in zip(answerable, kept)) / len(answerable)))
+    return points
+
+
+def borrowed(rows: Sequence[Graded], facts: Sequence[data.Fact]) -> int:
+    """How many of ``rows`` state an accepted answer of one of ``facts`` (lenient containment):
+    a wrong or invented reply that does is an answer borrowed from those facts."""
+    answers = [a for f in facts for a in (f.answer, *f.aliases)]
+    return sum(contains_answer(r.prediction, answers) for r in rows)
