@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -477,13 +477,40 @@ def paired_values(qids: Sequence[str], a: Sequence[float], b: Sequence[float], s
     return Difference(float(diffs.mean()), low, high, len(diffs), len(groups), a_only, b_only, p)
 
 
-def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded], metric: str = "contains",
-                      seed: int = 0) -> Difference:
-    """System A minus system B on ``metric`` over the same graded questions (see :func:`paired_values`)."""
+def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded],
+                      metric: str | Callable[[Graded], float] = "contains", seed: int = 0) -> Difference:
+    """System A minus system B on ``metric`` over the same graded questions (see :func:`paired_values`).
+
+    ``metric``: a field of :class:`Graded` (``"contains"``, ``"abstained"``, ...), one of
+    :data:`REPLY_OUTCOMES` (1 when :func:`reply_outcome` gives it), or a function of a row.
+    """
     if [r.qid for r in rows_a] != [r.qid for r in rows_b]:
         raise ValueError("paired comparison needs the same questions in the same order")
-    return paired_values([r.qid for r in rows_a], [float(getattr(r, metric)) for r in rows_a],
-                         [float(getattr(r, metric)) for r in rows_b], seed=seed)
+    if callable(metric):
+        score = metric
+    elif metric in REPLY_OUTCOMES and metric != "abstained":
+        score = lambda r: float(reply_outcome(r) == metric)    # noqa: E731
+    else:
+        score = lambda r: float(getattr(r, metric))           # noqa: E731
+    return paired_values([r.qid for r in rows_a], [score(r) for r in rows_a], [score(r) for r in rows_b], seed=seed)
+
+
+def auc(scores_yes: Sequence[float], scores_no: Sequence[float], seed: int = 0) -> Estimate:
+    """Area under the ROC curve: the chance that a random "yes" item scores above a random "no" item
+    (ties count half; 0.5 = no separation), with a 95% percentile bootstrap interval that resamples
+    each group separately (``scipy.stats.mannwhitneyu`` and ``scipy.stats.bootstrap``)."""
+    from scipy.stats import bootstrap, mannwhitneyu
+
+    yes, no = np.asarray(scores_yes, dtype=float), np.asarray(scores_no, dtype=float)
+    if not yes.size or not no.size:
+        raise ValueError("need at least one score in each group")
+
+    def statistic(a: np.ndarray, b: np.ndarray) -> float:
+        return mannwhitneyu(a, b).statistic / (len(a) * len(b))
+
+    ci = bootstrap((yes, no), statistic, paired=False, vectorized=False, n_resamples=2000,
+                   method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+    return Estimate(float(statistic(yes, no)), float(ci.low), float(ci.high), int(yes.size + no.size))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -30,6 +30,7 @@ class QuestionSets:
     """Every question notebook 04 asks, by role."""
 
     inside_facts: list[data.Fact]          # the Q&A adapter was trained on these facts
+    outside_facts: list[data.Fact]         # no adapter saw these facts or their documents
     inside: list[data.Question]            # held-out wording of inside_facts
     outside: list[data.Question]           # held-out wording of facts no adapter saw
     unanswerable: list[data.Question]      # answer in no document, or a premise a document contradicts
@@ -50,6 +51,7 @@ def question_sets() -> QuestionSets:
     used = {f.id for f in split.inside} | {f.id for f in split.outside}
     return QuestionSets(
         inside_facts=list(split.inside),
+        outside_facts=list(split.outside),
         inside=data.fact_questions(list(split.inside), WORDING, pool=facts),
         outside=data.fact_questions(list(split.outside), WORDING, pool=facts),
         unanswerable=data.unanswerable_questions([*data.load_unanswerable(), *data.load_false_premise()]),

@@ -204,3 +204,22 @@ def test_separating_threshold_maximises_youden():
     assert evaluate.separating_threshold([0.6, 0.7, 0.8, 0.9], [0.1, 0.2, 0.3, 0.5, 0.7]) == pytest.approx(0.6)
     with pytest.raises(ValueError, match="at least one score"):
         evaluate.separating_threshold([], [0.1])
+
+
+def test_auc_and_its_interval():
+    est = evaluate.auc([0.9, 0.8, 0.7, 0.3], [0.1, 0.2, 0.6, 0.75])
+    assert est.mean == pytest.approx(13 / 16)            # 13 of the 16 yes/no pairs ordered right
+    assert 0 <= est.low <= est.mean <= est.high <= 1 and est.n == 8
+    assert evaluate.auc([1.0, 2.0], [1.0, 2.0]).mean == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="at least one score"):
+        evaluate.auc([], [0.1])
+
+
+def test_paired_difference_on_reply_outcomes_and_functions():
+    qs = [Question("a/1", "q1", ("42",)), Question("b/1", "q2", ("7",))]
+    a = evaluate.grade(qs, ["42", "8"])
+    b = evaluate.grade(qs, ["I don't know", "I don't know"])
+    assert evaluate.paired_difference(a, b, "wrong").mean == pytest.approx(0.5)
+    assert evaluate.paired_difference(a, b, "correct").mean == pytest.approx(0.5)
+    assert evaluate.paired_difference(a, b, "abstained").mean == pytest.approx(-1.0)
+    assert evaluate.paired_difference(a, b, lambda r: len(r.prediction)).mean == pytest.approx(-10.5)
