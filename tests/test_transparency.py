@@ -1,0 +1,78 @@
+"""notebook 05's helpers: support and failure tracing on tiny inputs, LoRA update norms on a real
+(tiny) peft model, and the planted documents."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import data, evaluate, finetune, transparency
+from helpers.data import Document, Question
+
+
+def test_claim_tokens_are_what_the_reply_adds_to_the_question():
+    assert transparency.claim_tokens("The price of the S2 is €389.", "What is the price of the S2?") == {"€389"}
+    assert transparency.claim_tokens("What is the price of the S2?", "What is the price of the S2?") == set()
+
+
+def test_supported_needs_every_added_word_in_a_passage():
+    q = "What is the price of the S2?"
+    assert transparency.supported("The S2 costs €389.", ["Price: €389, bracket included. The S2 costs less."], q)
+    assert not transparency.supported("The S2 costs €349.", ["Price: €389."], q)
+    assert not transparency.supported("What is the price of the S2?", ["Price: €389."], q)   # adds nothing
+
+
+def _row(prediction, answers=("€389",), question="What is the price of the S2?"):
+    return evaluate.grade([Question("F1/h1", question, answers)], [prediction])[0]
+
+
+@pytest.mark.parametrize("prediction, passages, stage", [
+    ("It costs €389.", ["Price: €389."], "correct"),
+    ("It costs €349.", ["Opening hours: 9 to 5."], "retrieval miss"),
+    ("It costs €9.50.", ["The S2 costs €389. Shipping costs €9.50."], "reading error"),
+    ("I don't know", ["Price: €389."], "reading error"),
+    ("It costs €349.", ["Price: €389."], "unsupported claim"),
+])
+def test_trace_failure_names_the_first_broken_stage(prediction, passages, stage):
+    assert transparency.trace_failure(_row(prediction), passages, ["€389"]) == stage
+    assert stage in transparency.TRACE_STAGES
+
+
+def test_names_document_by_id_or_title():
+    doc = Document("policy-warranty", "Warranty", "# Warranty\n...")
+    assert transparency.names_document("See the policy warranty page.", doc)
+    assert transparency.names_document("The Warranty document says so.", doc)
+    assert not transparency.names_document("Warranties are common.", doc)
+
+
+def test_lora_update_norms_on_a_real_adapter(tokenizer, tiny_model_dir, cache):
+    from tests.test_generation_and_finetune import SETTINGS
+
+    ex = finetune.qa_examples([("How tall is the mast?", "three metres")] * 4, tokenizer)
+    run = finetune.train_lora("qa", ex, SETTINGS, generator=str(tiny_model_dir), verbose=False)
+    norms = transparency.lora_update_norms(run.model)
+    assert set(norms) == {(layer, module) for layer in (0, 1) for module in SETTINGS.target_modules}
+    assert all(v > 0 for v in norms.values())
+    with pytest.raises(ValueError, match="no LoRA modules"):
+        transparency.lora_update_norms(run.model, adapter="other")
+
+
+def test_planted_documents_target_real_facts_with_values_no_fact_has():
+    planted = transparency.load_planted()
+    facts = {f.id: f for f in data.load_facts(1)}
+    corpus = " ".join(d.text for d in data.load_corpus(1))
+    assert {p.kind for p in planted} == {"false facts", "instruction"}
+    for p in planted:
+        assert p.doc.doc_id not in {d.doc_id for d in data.load_corpus(1)}
+        for fact_id, value in p.targets.items():
+            assert fact_id in facts and value in p.doc.text
+            assert not evaluate.contains_answer(value, [facts[fact_id].answer, *facts[fact_id].aliases])
+            assert not evaluate.contains_answer(corpus, [value]), f"{value!r} already occurs in the knowledge base"
+
+
+def test_bad_planted_manifest_names_the_file(tmp_path):
+    (tmp_path / "planted").mkdir()
+    (tmp_path / "planted" / "manifest.json").write_text(json.dumps(
+        {"documents": [{"doc": "missing", "kind": "false facts", "targets": {}}]}), encoding="utf-8")
+    with pytest.raises(data.DataError, match="manifest.json.*missing.md does not exist"):
+        transparency.load_planted(tmp_path)
