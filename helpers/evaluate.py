@@ -222,12 +222,13 @@ def outcome(row: Graded) -> str:
     return "abstained" if row.abstained else "invented"
 
 
-def outcome_shares(rows: Sequence[Graded]) -> dict[str, float]:
-    """Share of rows in each outcome."""
+def outcome_shares(rows: Sequence[Graded], classify: Callable[[Graded], str] | None = None,
+                   order: Sequence[str] = OUTCOMES) -> dict[str, float]:
+    """Share of rows in each outcome of ``order``, as ``classify`` (default :func:`outcome`) sorts them."""
     if not rows:
         raise ValueError("no graded rows")
-    counts = Counter(outcome(r) for r in rows)
-    return {o: counts.get(o, 0) / len(rows) for o in OUTCOMES}
+    counts = Counter((classify or outcome)(r) for r in rows)
+    return {o: counts.get(o, 0) / len(rows) for o in order}
 
 
 REPLY_OUTCOMES = ("correct", "wrong", "abstained", "invented")
@@ -249,11 +250,8 @@ def reply_outcome(row: Graded) -> str:
 
 
 def reply_outcome_shares(rows: Sequence[Graded]) -> dict[str, float]:
-    """Share of rows in each of :data:`REPLY_OUTCOMES`."""
-    if not rows:
-        raise ValueError("no graded rows")
-    counts = Counter(reply_outcome(r) for r in rows)
-    return {o: counts.get(o, 0) / len(rows) for o in REPLY_OUTCOMES}
+    """Share of rows in each of :data:`REPLY_OUTCOMES` (see :func:`reply_outcome`)."""
+    return outcome_shares(rows, reply_outcome, REPLY_OUTCOMES)
 
 
 @dataclass(frozen=True)
