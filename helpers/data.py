@@ -280,18 +280,22 @@ def docs_dir(version: Version = 1, root: Path | None = None) -> Path:
     return (root or config.data_dir()) / f"kb_v{version}" / "docs"
 
 
+def read_document(path: Path) -> Document:
+    """One Markdown document: its id is the file name without ``.md``, its title the ``# `` heading
+    that must open it."""
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise DataError(path, "document is empty", 1)
+    first = text.lstrip().splitlines()[0]
+    if not first.startswith("# "):
+        raise DataError(path, "document must start with a '# Title' heading", 1)
+    return Document(doc_id=path.stem, title=first[2:].strip(), text=text)
+
+
 def load_corpus(version: Version = 1, root: Path | None = None) -> list[Document]:
     """All documents of a knowledge-base version, sorted by id."""
     folder = _require_dir(docs_dir(version, root))
-    docs = []
-    for path in sorted(folder.glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        if not text.strip():
-            raise DataError(path, "document is empty", 1)
-        first = text.lstrip().splitlines()[0]
-        if not first.startswith("# "):
-            raise DataError(path, "document must start with a '# Title' heading", 1)
-        docs.append(Document(doc_id=path.stem, title=first[2:].strip(), text=text))
+    docs = [read_document(path) for path in sorted(folder.glob("*.md"))]
     if not docs:
         raise DataError(folder, "empty corpus: no .md documents in this folder")
     return docs

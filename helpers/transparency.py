@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from . import config
-from .data import DataError, Document, normalize_text
+from .data import DataError, Document, normalize_text, read_document
 from .evaluate import Graded, contains_answer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,10 +135,7 @@ def load_planted(root: Path | None = None) -> list[Planted]:
             raise DataError(manifest_path, f"lists {entry['doc']!r}, but {path.name} does not exist")
         if entry.get("kind") not in {"false facts", "instruction"}:
             raise DataError(manifest_path, f"{entry['doc']}: kind must be 'false facts' or 'instruction'")
-        text = path.read_text(encoding="utf-8")
-        title = text.splitlines()[0].lstrip("# ").strip() if text.strip() else ""
-        planted.append(Planted(Document(doc_id=entry["doc"], title=title, text=text), entry["kind"],
-                               dict(entry["targets"])))
+        planted.append(Planted(read_document(path), entry["kind"], dict(entry["targets"])))
     if not planted:
         raise DataError(manifest_path, "no documents listed")
     return planted
