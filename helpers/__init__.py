@@ -8,5 +8,5 @@ Import the modules you need, e.g. ``from helpers import data, retrieval``. Nothi
 (torch, transformers) is imported until a function that needs it is called.
 """
 
-__all__ = ["config", "storage", "data", "retrieval", "models", "generation", "finetune",
+__all__ = ["config", "storage", "data", "retrieval", "models", "answer_cache", "generation", "finetune",
            "evaluate", "plotting", "results"]

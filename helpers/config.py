@@ -10,6 +10,8 @@ variable               meaning                                     default
 ``RAGFT_DATA_DIR``     the knowledge base                           ``<repo>/data``
 ``RAGFT_CACHE_DIR``    converted weights, adapters, indexes         ``<repo>/.cache``
 ``RAGFT_RESULTS_DIR``  each notebook's measured numbers (JSON)      ``<repo>/results``
+``RAGFT_ANSWER_CACHE`` reuse stored answers of the same model and   ``1`` (on); ``0`` turns it
+                       prompt (:mod:`helpers.answer_cache`)         off, e.g. to time answers
 =====================  ==========================================  ==========================
 
 Settings are read when a function asks for them, never cached, so a test or a notebook can change
@@ -59,3 +61,14 @@ def device_setting() -> str:
     if value not in {"auto", "cpu", "cuda", "mps"}:
         raise ValueError(f"RAGFT_DEVICE={value!r}: expected one of auto, cpu, cuda, mps")
     return value
+
+
+def answer_cache_enabled() -> bool:
+    """Whether generated answers are looked up in and added to the answer cache
+    (``RAGFT_ANSWER_CACHE``: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``)."""
+    value = os.environ.get("RAGFT_ANSWER_CACHE", "1").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"RAGFT_ANSWER_CACHE={value!r}: expected 1 or 0 (true/false, yes/no, on/off)")

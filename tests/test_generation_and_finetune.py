@@ -115,8 +115,9 @@ def test_generate_batched_equals_one_at_a_time_and_keeps_order(tiny_model_dir, c
     lengths = [len(tok(generation.render(tok, p), add_special_tokens=False)["input_ids"]) for p in prompts]
     assert len(set(lengths)) > 3                                   # batches really mix lengths (padding)
     for kwargs in ({}, {"max_new_tokens": 6}):
-        alone = [generation.generate(model, tok, [p], batch_size=1, **kwargs)[0] for p in prompts]
-        batched = generation.generate(model, tok, prompts, batch_size=4, **kwargs)
+        # cache=False: compare two real generations, not a generation with its cached copy
+        alone = [generation.generate(model, tok, [p], batch_size=1, cache=False, **kwargs)[0] for p in prompts]
+        batched = generation.generate(model, tok, prompts, batch_size=4, cache=False, **kwargs)
         assert [a.text for a in batched] == [a.text for a in alone]
         assert [a.new_tokens for a in batched] == [a.new_tokens for a in alone]
         assert [a.prompt_tokens for a in batched] == lengths      # answer i belongs to prompt i
