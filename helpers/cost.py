@@ -68,10 +68,11 @@ def latencies(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pr
 
 def interleaved_latencies(models: Mapping[str, "PreTrainedModel"], tokenizer: "PreTrainedTokenizerBase",
                           prompts: Sequence[generation.Messages], warmup: int = 3,
-                          **kwargs: Any) -> dict[str, list[float]]:
+                          **kwargs: Any) -> dict[str, tuple[list[float], list[generation.Answer]]]:
     """Like :func:`latencies` for several models on the same prompts, alternating between them query by
     query (order A, B, ... then reversed for the next query), so that a slow drift of the machine
-    (heat, another process) falls on every model alike instead of on whichever was timed last."""
+    (heat, another process) falls on every model alike instead of on whichever was timed last.
+    Returns, per model, the seconds and the answers, in prompt order."""
     if len(models) < 2:
         raise ValueError("interleaving needs at least two models")
     if not prompts:
@@ -80,12 +81,13 @@ def interleaved_latencies(models: Mapping[str, "PreTrainedModel"], tokenizer: "P
     for name in names:
         for p in prompts[:warmup]:
             generation.generate(models[name], tokenizer, [p], batch_size=1, cache=False, **kwargs)
-    out: dict[str, list[float]] = {name: [] for name in names}
+    out: dict[str, tuple[list[float], list[generation.Answer]]] = {name: ([], []) for name in names}
     for i, p in enumerate(prompts):
         for name in (names if i % 2 == 0 else names[::-1]):
             start = time.perf_counter()
-            generation.generate(models[name], tokenizer, [p], batch_size=1, cache=False, **kwargs)
-            out[name].append(time.perf_counter() - start)
+            answer = generation.generate(models[name], tokenizer, [p], batch_size=1, cache=False, **kwargs)[0]
+            out[name][0].append(time.perf_counter() - start)
+            out[name][1].append(answer)
     return out
 
 

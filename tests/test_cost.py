@@ -100,6 +100,8 @@ def test_interleaved_latencies_time_each_model_on_every_prompt(tiny_model_dir, c
     twin, _ = models.load_generator(str(tiny_model_dir), cached=False)
     prompts = [generation.closed_book_messages(q) for q in QUESTIONS]
     out = cost.interleaved_latencies({"a": model, "b": twin}, tok, prompts, warmup=1, max_new_tokens=3)
-    assert set(out) == {"a", "b"} and all(len(v) == 3 and min(v) > 0 for v in out.values())
+    assert set(out) == {"a", "b"} and all(len(s) == 3 and min(s) > 0 for s, _ in out.values())
+    expected = [a.text for a in generation.generate(model, tok, prompts, max_new_tokens=3, cache=False)]
+    assert all([a.text for a in answers] == expected for _, answers in out.values())   # same weights, prompt order
     with pytest.raises(ValueError, match="at least two"):
         cost.interleaved_latencies({"a": model}, tok, prompts)
