@@ -175,8 +175,3 @@ class AnswerCache:
                     merged[k] = dict(entry)
             storage.atomic_write_text(self.path, json.dumps({"key": self.key, "answers": merged}))
             self.entries = merged
-
-
-def enabled() -> bool:
-    """``RAGFT_ANSWER_CACHE`` (default on): ``0``, ``false``, ``no`` or ``off`` turn it off."""
-    return config.answer_cache_enabled()

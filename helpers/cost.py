@@ -57,13 +57,17 @@ def latencies(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pr
     if warmup < 0:
         raise ValueError(f"warmup={warmup}: must be 0 or more")
     for p in prompts[:warmup]:
-        generation.generate(model, tokenizer, [p], batch_size=1, cache=False, **kwargs)
-    seconds, answers = [], []
-    for p in prompts:
-        start = time.perf_counter()
-        answers += generation.generate(model, tokenizer, [p], batch_size=1, cache=False, **kwargs)
-        seconds.append(time.perf_counter() - start)
-    return seconds, answers
+        _timed_answer(model, tokenizer, p, **kwargs)
+    timed = [_timed_answer(model, tokenizer, p, **kwargs) for p in prompts]
+    return [s for s, _ in timed], [a for _, a in timed]
+
+
+def _timed_answer(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", prompt: generation.Messages,
+                  **kwargs: Any) -> tuple[float, generation.Answer]:
+    """One prompt answered alone with the answer cache off, and the wall seconds it took."""
+    start = time.perf_counter()
+    answer = generation.generate(model, tokenizer, [prompt], batch_size=1, cache=False, **kwargs)[0]
+    return time.perf_counter() - start, answer
 
 
 def interleaved_latencies(models: Mapping[str, "PreTrainedModel"], tokenizer: "PreTrainedTokenizerBase",
@@ -80,13 +84,12 @@ def interleaved_latencies(models: Mapping[str, "PreTrainedModel"], tokenizer: "P
     names = list(models)
     for name in names:
         for p in prompts[:warmup]:
-            generation.generate(models[name], tokenizer, [p], batch_size=1, cache=False, **kwargs)
+            _timed_answer(models[name], tokenizer, p, **kwargs)
     out: dict[str, tuple[list[float], list[generation.Answer]]] = {name: ([], []) for name in names}
     for i, p in enumerate(prompts):
         for name in (names if i % 2 == 0 else names[::-1]):
-            start = time.perf_counter()
-            answer = generation.generate(models[name], tokenizer, [p], batch_size=1, cache=False, **kwargs)[0]
-            out[name][0].append(time.perf_counter() - start)
+            seconds, answer = _timed_answer(models[name], tokenizer, p, **kwargs)
+            out[name][0].append(seconds)
             out[name][1].append(answer)
     return out
 
