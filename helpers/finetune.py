@@ -70,6 +70,14 @@ class LoraSettings:
     batch_size: int = 8
     warmup_steps: int = 2
     seed: int = 0
+    # examples per forward pass when fewer than batch_size fit in memory (None = batch_size): gradients
+    # are accumulated over batch_size / micro_batch_size passes, so each optimizer step still sees
+    # batch_size examples (long prompts, e.g. a reader's passages, need this to stay under 3 GB)
+    micro_batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.micro_batch_size is not None and (self.micro_batch_size < 1 or self.batch_size % self.micro_batch_size):
+            raise ValueError(f"micro_batch_size={self.micro_batch_size} must divide batch_size={self.batch_size}")
 
 
 StateDict = dict[str, Any]   # adapter weights as peft's get_peft_model_state_dict returns them
@@ -200,19 +208,33 @@ def qa_examples(pairs: Sequence[tuple[str, str]], tokenizer: "PreTrainedTokenize
     inference, so training and evaluation see the same format; labels are ``-100`` on the prompt,
     so the loss covers only the answer.
     """
+    if not pairs:
+        raise ValueError("no training pairs given")
+    return chat_examples([generation.closed_book_messages(q, system) for q, _ in pairs], [a for _, a in pairs],
+                         tokenizer, max_length)
+
+
+def chat_examples(prompts: Sequence["generation.Messages"], answers: Sequence[str],
+                  tokenizer: "PreTrainedTokenizerBase", max_length: int = 96) -> list[dict[str, list[int]]]:
+    """Supervised examples from any chat prompts (e.g. :func:`helpers.generation.rag_messages` for a
+    reader that learns to answer from passages): the rendered prompt, then the answer and
+    end-of-turn; the loss covers only the answer. Raises if an example is longer than ``max_length``
+    tokens (naming it) or the lists differ in length."""
+    if len(prompts) != len(answers):
+        raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers")
+    if not prompts:
+        raise ValueError("no training pairs given")
     examples = []
-    for question, answer in pairs:
-        prompt = generation.render(tokenizer, generation.closed_book_messages(question, system))
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    for messages, answer in zip(prompts, answers):
+        prompt_ids = tokenizer(generation.render(tokenizer, messages), add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
         if len(prompt_ids) + len(answer_ids) > max_length:
+            question = messages[-1]["content"].rpartition("Question: ")[2]
             raise ValueError(f"example longer than max_length={max_length} tokens "
                              f"({len(prompt_ids)} + {len(answer_ids)}): {question!r}")
         ids = prompt_ids + answer_ids
         examples.append({"input_ids": ids, "attention_mask": [1] * len(ids),
                          "labels": [IGNORE_INDEX] * len(prompt_ids) + answer_ids})
-    if not examples:
-        raise ValueError("no training pairs given")
     return examples
 
 
@@ -245,21 +267,27 @@ def lm_examples(texts: Sequence[str], tokenizer: "PreTrainedTokenizerBase",
 
 def adapter_key(kind: str, examples: Sequence[dict[str, list[int]]], settings: LoraSettings, base: str, *,
                 training_args: Mapping[str, Any] | None = None, versions: Mapping[str, str] | None = None,
-                parent_key: str | None = None, device: str = "cpu",
-                save_epochs: Sequence[float] = ()) -> str:
+                parent_key: str | None = None, device: str = "cpu") -> str:
     """Hash of everything that determines the trained adapter.
 
     ``base`` identifies the base weights by content (:func:`helpers.models.weights_fingerprint`);
     ``training_args`` is the ``TrainingArguments`` dict actually used, without paths
     (:func:`training_arguments_for_key`); ``versions`` the library versions
     (:func:`library_versions`); ``parent_key`` the key of the adapter training continues from;
-    ``device`` where training runs; ``save_epochs`` the epochs whose snapshots are stored with it.
+    ``device`` where training runs. Epoch snapshots (``save_epochs`` of :func:`train_lora`) are not
+    part of the key: keeping them does not change what is trained, so a run with snapshots and one
+    without share one cache entry (see :func:`train_lora`).
     """
+    fields = asdict(settings)
+    if fields["micro_batch_size"] is None:   # added later: left out when unused, so earlier keys stay valid
+        del fields["micro_batch_size"]
     digest = hashlib.sha256()
     digest.update(json.dumps({
-        "format": _FORMAT_VERSION, "kind": kind, "base": base, "settings": asdict(settings),
+        "format": _FORMAT_VERSION, "kind": kind, "base": base, "settings": fields,
         "training_args": dict(training_args or {}), "versions": dict(versions or {}), "parent": parent_key,
-        "device": device, "save_epochs": sorted(float(e) for e in save_epochs),
+        # an empty list, always: snapshots once were part of the key; keeping the field keeps the keys
+        # of adapters cached without snapshots valid
+        "device": device, "save_epochs": [],
     }, sort_keys=True, default=str).encode())
     for ex in examples:
         digest.update(json.dumps([ex["input_ids"], ex["labels"]]).encode())
@@ -323,7 +351,8 @@ def _training_arguments(settings: LoraSettings, device: str, output_dir: str) ->
     from transformers import TrainingArguments
 
     return TrainingArguments(
-        output_dir=output_dir, per_device_train_batch_size=settings.batch_size,
+        output_dir=output_dir, per_device_train_batch_size=settings.micro_batch_size or settings.batch_size,
+        gradient_accumulation_steps=settings.batch_size // (settings.micro_batch_size or settings.batch_size),
         num_train_epochs=settings.epochs, max_steps=settings.max_steps or -1,
         learning_rate=settings.learning_rate,
         warmup_steps=settings.warmup_steps, lr_scheduler_type="linear", logging_steps=1,
@@ -421,9 +450,10 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
     learning rate, batch size) are those of the saved adapter.
 
     ``save_epochs``: epochs (e.g. ``[2, 4, 6]``; fractions allowed) at whose end the adapter weights
-    are also kept, stored with the cached adapter in ``epoch-<n>/`` and part of its key, so one
-    training run (or a cache load) gives recall as a function of epochs: see
-    :meth:`FineTuneResult.load_epoch`.
+    are also kept, stored with the cached adapter in ``epoch-<n>/``, so one training run (or a cache
+    load) gives recall as a function of epochs: see :meth:`FineTuneResult.load_epoch`. Snapshots do
+    not change training, so they are not part of the cache key: a cached entry that lacks a requested
+    snapshot is trained again (same result) and saved with the snapshots it had plus the new ones.
 
     ``progress``: show a progress bar of optimizer steps with the time left (command-line tools; it
     changes nothing that is trained, so it is not part of the cache key).
@@ -450,7 +480,7 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
     parent_key = _parent_key(start_from) if start_from is not None else None
     fingerprint = models.weights_fingerprint(base_path)
     key = adapter_key(kind, examples, settings, fingerprint, training_args=key_args,
-                      versions=versions, parent_key=parent_key, device=device, save_epochs=snapshot_epochs)
+                      versions=versions, parent_key=parent_key, device=device)
     adapter_dir = config.cache_dir() / "adapters" / f"{kind}-{key}"
     n_tokens = sum(sum(t != IGNORE_INDEX for t in ex["labels"]) for ex in examples)
     base, tokenizer = models.load_generator(generator, device=device, cached=False)
@@ -461,6 +491,11 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
              else contextlib.nullcontext())
     with guard:
         meta = _cache_entry(adapter_dir, snapshot_epochs) if use_cache else None
+        if use_cache and meta is None:
+            # an entry without some requested snapshot is retrained: keep the snapshots it had too
+            earlier = _cache_entry(adapter_dir, ())
+            if earlier is not None:
+                snapshot_epochs = tuple(sorted(set(snapshot_epochs) | {float(e) for e in earlier.get("save_epochs", [])}))
         if meta is not None:
             with _quiet_deprecations():
                 model = PeftModel.from_pretrained(base, adapter_dir).eval()

@@ -22,6 +22,7 @@ from .evaluate import Graded, contains_answer
 # Notebook 02's split and Q&A recipe: the same examples and settings give the same cached adapter.
 MIN_INSIDE, N_OUTSIDE, SPLIT_SEED = 40, 40, 0
 QA_SETTINGS = finetune.LoraSettings(epochs=6)
+QA_SNAPSHOTS = (2, 4)   # epochs whose weights 02's Q&A adapters also keep (notebook 07); not in the cache key
 WORDING = "h1"          # the first held-out paraphrase of each fact (one question per fact)
 
 

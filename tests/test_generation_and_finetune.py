@@ -78,7 +78,7 @@ def test_adapter_key_changes_with_every_part(tokenizer):
     other = finetune.qa_examples([("How tall?", "4 m")], tokenizer)
     s = finetune.LoraSettings()
     parts = dict(training_args={"learning_rate": 1e-3}, versions={"torch": "2.13.0"}, parent_key=None,
-                 device="cpu", save_epochs=())
+                 device="cpu")
     key = finetune.adapter_key("qa", ex, s, "base", **parts)
     assert key == finetune.adapter_key("qa", ex, s, "base", **parts)
     assert key != finetune.adapter_key("qa", other, s, "base", **parts)
@@ -86,7 +86,7 @@ def test_adapter_key_changes_with_every_part(tokenizer):
     assert key != finetune.adapter_key("lm", ex, s, "base", **parts)
     assert key != finetune.adapter_key("qa", ex, s, "other weights", **parts)
     for name, value in [("training_args", {"learning_rate": 2e-3}), ("versions", {"torch": "2.14.0"}),
-                        ("parent_key", "abc"), ("device", "cuda"), ("save_epochs", (2,))]:
+                        ("parent_key", "abc"), ("device", "cuda")]:
         assert key != finetune.adapter_key("qa", ex, s, "base", **(parts | {name: value})), name
 
 
@@ -249,7 +249,8 @@ def test_epoch_snapshots_are_kept_and_cached(tokenizer, tiny_model_dir, cache):
         plain.load_epoch(1)
     run = finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), verbose=False,
                               save_epochs=[2, 1, 3])
-    assert run.key != plain.key and not run.cached and run.epochs_saved == (1.0, 2.0, 3.0)
+    # snapshots are not in the key: the entry without them is trained again and saved with them
+    assert run.key == plain.key and not run.cached and run.epochs_saved == (1.0, 2.0, 3.0)
     assert all((run.adapter_dir / f"epoch-{e}" / "adapter_model.safetensors").is_file() for e in (1, 2, 3))
     final = _logits(run.model, ids)
     assert torch.allclose(final, _logits(plain.model, ids), atol=1e-5)   # snapshots do not change training
@@ -261,8 +262,19 @@ def test_epoch_snapshots_are_kept_and_cached(tokenizer, tiny_model_dir, cache):
     assert cached.cached and cached.epochs_saved == run.epochs_saved
     for e in cached.epochs_saved:
         assert torch.allclose(_logits(cached.load_epoch(e), ids), by_epoch[e], atol=1e-5)
+    assert finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), verbose=False).cached
     with pytest.raises(ValueError, match="save_epochs 4: outside this run, which trains 3 epochs"):
         finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), save_epochs=[4])
+
+
+def test_a_retrained_entry_keeps_its_earlier_snapshots(tokenizer, tiny_model_dir, cache):
+    ex = finetune.qa_examples([("How wide is the gate?", "two metres")] * 4, tokenizer)
+    settings = replace(SETTINGS, epochs=3)
+    first = finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), verbose=False, save_epochs=[1])
+    more = finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), verbose=False, save_epochs=[3])
+    assert not more.cached and more.key == first.key and more.epochs_saved == (1.0, 3.0)
+    again = finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), verbose=False, save_epochs=[1, 3])
+    assert again.cached
 
 
 def _fact(question: str, heldout: tuple[str, ...], answer: str = "42") -> Fact:
@@ -299,3 +311,16 @@ def test_augmentation_keeps_the_training_question_first_and_never_uses_heldout()
     for q in {q for q, _ in result.pairs} - training:
         tq = tokens(q)
         assert all(len(tq & h) / len(tq | h) < finetune.NEAR_COPY_JACCARD for h in heldout), q
+
+
+def test_micro_batches_accumulate_to_the_same_steps(tokenizer, tiny_model_dir, cache):
+    with pytest.raises(ValueError, match="must divide batch_size"):
+        finetune.LoraSettings(batch_size=8, micro_batch_size=3)
+    ex = finetune.qa_examples([(f"How tall is mast {i}?", f"{i} metres") for i in range(6)], tokenizer)
+    settings = replace(SETTINGS, epochs=2, batch_size=4)
+    whole = finetune.train_lora("qa", ex, settings, generator=str(tiny_model_dir), verbose=False)
+    parts = finetune.train_lora("qa", ex, replace(settings, micro_batch_size=2), generator=str(tiny_model_dir),
+                                verbose=False)
+    assert parts.key != whole.key and len(parts.losses) == len(whole.losses)
+    plain = finetune.LoraSettings()
+    assert finetune.adapter_key("qa", ex, plain, "b") == finetune.adapter_key("qa", ex, replace(plain, micro_batch_size=None), "b")

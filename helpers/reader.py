@@ -1,0 +1,101 @@
+"""Training examples for a *trained reader* (RAFT, Zhang et al. 2024; notebook 08).
+
+A reader adapter learns to answer from passages: each example is the series' RAG prompt
+(:func:`helpers.generation.rag_messages`) holding the fact's gold passage and ``n_distractors``
+passages that do not hold it, and the target is the short answer (a span of the gold passage).
+For a share of the examples the gold passage is left out (replaced by one more distractor), as
+RAFT does, so the reader also meets questions its passages cannot answer.
+
+Distractors are the passages a retriever ranks highest for the question among those from *other*
+documents: the near misses a real top-k retrieval hands the reader. Only documents the caller
+allows are used (the reader must be tested on documents it never read): :func:`reader_items`
+raises if any passage comes from elsewhere.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from . import evaluate, finetune, generation
+from .data import Question
+from .retrieval import Chunk, Passage, VectorIndex
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class ReaderItem:
+    """One reader training example before tokenization."""
+
+    question: str
+    passages: tuple[Passage, ...]
+    answer: str
+    has_gold: bool            # False: the gold passage was left out of this example
+
+    @property
+    def messages(self) -> "generation.Messages":
+        return generation.rag_messages(self.question, self.passages)
+
+
+def reader_items(questions: Sequence[Question], chunks: Sequence[Chunk], index: VectorIndex, n_distractors: int,
+                 keep_gold: float = 0.8, seed: int = 0, allowed_docs: Sequence[str] | None = None,
+                 target: str = "answer") -> list[ReaderItem]:
+    """Reader examples for ``questions`` (training wordings, with accepted answers and gold documents).
+
+    ``chunks``/``index``: the passages of the training documents (the gold passage is
+    :func:`helpers.evaluate.oracle_passages`; distractors come from ``index``, best-ranked first,
+    skipping the question's own documents). ``keep_gold``: the share of examples that keep the gold
+    passage (exactly ``round(keep_gold * n)`` of them, chosen with ``seed``); the others get one more
+    distractor instead, so every example holds the same number of passages. Passage order is
+    shuffled with ``seed``. ``allowed_docs``: if given, every passage must come from these documents.
+    ``target``: ``answer`` (the first accepted answer, a span of the gold passage) or ``sentence``
+    (the gold passage's sentence that holds the answer).
+    """
+    if n_distractors < 0:
+        raise ValueError(f"n_distractors must be >= 0, got {n_distractors}")
+    if not 0.0 <= keep_gold <= 1.0:
+        raise ValueError(f"keep_gold must be within [0, 1], got {keep_gold}")
+    if target not in ("answer", "sentence"):
+        raise ValueError(f"target must be 'answer' or 'sentence', got {target!r}")
+    if keep_gold < 1.0 and n_distractors == 0:
+        raise ValueError("with no distractors, leaving the gold passage out leaves no passage: use keep_gold=1")
+    rng = random.Random(seed)
+    keep = set(rng.sample(range(len(questions)), round(keep_gold * len(questions))))
+    wanted = n_distractors + 1
+    found = index.search_many([q.text for q in questions], k=wanted + 12)
+    items = []
+    for n, (q, hits) in enumerate(zip(questions, found)):
+        gold_chunk = evaluate.oracle_passages(chunks, q)[0]
+        others = [p for p in hits if p.doc_id not in q.doc_ids][:wanted]
+        if len(others) < wanted:
+            raise ValueError(f"{q.qid}: only {len(others)} passages from other documents among the top "
+                             f"{wanted + 12}; the index is too small for {n_distractors} distractors")
+        passages = [Passage(gold_chunk, score=1.0, rank=0)] + others[:n_distractors] if n in keep else others
+        rng.shuffle(passages)
+        if allowed_docs is not None:
+            stray = sorted({p.doc_id for p in passages} - set(allowed_docs))
+            if stray:
+                raise ValueError(f"{q.qid}: passages from documents outside allowed_docs: {stray}")
+        answer = q.answers[0] if target == "answer" else answer_sentence(gold_chunk.text, q.answers)
+        items.append(ReaderItem(q.text, tuple(passages), answer, n in keep))
+    return items
+
+
+def answer_sentence(text: str, answers: Sequence[str]) -> str:
+    """The first sentence of ``text`` (title line excluded) holding an accepted answer."""
+    import re
+
+    body = text.partition("\n")[2] or text
+    for sentence in re.split(r"(?<=[.!?])\s+", body.strip()):
+        if evaluate.contains_answer(sentence, answers):
+            return sentence.strip()
+    raise ValueError(f"no sentence of the passage holds {answers[0]!r}: {text[:80]!r}")
+
+
+def reader_examples(items: Sequence[ReaderItem], tokenizer: "PreTrainedTokenizerBase",
+                    max_length: int = 640) -> list[dict[str, list[int]]]:
+    """Tokenized training examples (:func:`helpers.finetune.chat_examples`): the RAG prompt, loss on
+    the target only."""
+    return finetune.chat_examples([i.messages for i in items], [i.answer for i in items], tokenizer, max_length)

@@ -1,0 +1,70 @@
+import pytest
+
+from helpers import finetune, generation, reader
+from helpers.data import Document, Question
+from helpers.retrieval import VectorIndex, chunk_documents
+
+
+@pytest.fixture()
+def kb(embedder):
+    docs = [Document(f"d{i}", f"Doc {i}", f"# Doc {i}\n\nThe gate number {i} is painted blue. It opened in {1990 + i}.\n\n"
+                                          f"Visitors to gate {i} pay {i} euros.") for i in range(6)]
+    chunks = chunk_documents(docs)
+    return docs, chunks, VectorIndex.build(embedder, chunks)
+
+
+def _questions(n):
+    return [Question(qid=f"q{i}/train", text=f"When did gate {i} open?", answers=(str(1990 + i),), fact_id=f"q{i}",
+                     doc_ids=(f"d{i}",), kind="train") for i in range(n)]
+
+
+def test_items_hold_gold_and_distractors_from_other_documents(kb):
+    docs, chunks, index = kb
+    items = reader.reader_items(_questions(5), chunks, index, n_distractors=2, keep_gold=0.8, seed=0)
+    assert sum(i.has_gold for i in items) == 4
+    for item, q in zip(items, _questions(5)):
+        assert len(item.passages) == 3 and item.answer == q.answers[0]
+        golds = [p for p in item.passages if p.doc_id in q.doc_ids]
+        assert len(golds) == (1 if item.has_gold else 0)
+        if item.has_gold:
+            assert q.answers[0] in golds[0].text
+        assert item.messages == generation.rag_messages(q.text, item.passages)
+
+
+def test_items_refuse_passages_outside_the_allowed_documents(kb):
+    docs, chunks, index = kb
+    with pytest.raises(ValueError, match="outside allowed_docs"):
+        reader.reader_items(_questions(2), chunks, index, n_distractors=2, allowed_docs=["d0", "d1"])
+
+
+def test_item_arguments_are_checked(kb):
+    _, chunks, index = kb
+    with pytest.raises(ValueError, match="leaves no passage"):
+        reader.reader_items(_questions(2), chunks, index, n_distractors=0, keep_gold=0.5)
+    with pytest.raises(ValueError, match="too small"):
+        reader.reader_items(_questions(2), chunks, index, n_distractors=20)
+    with pytest.raises(ValueError, match="target"):
+        reader.reader_items(_questions(2), chunks, index, n_distractors=1, target="essay")
+
+
+def test_sentence_targets_and_tokenized_examples(kb, tokenizer):
+    _, chunks, index = kb
+    items = reader.reader_items(_questions(2), chunks, index, n_distractors=1, keep_gold=1.0, target="sentence")
+    assert items[0].answer == "It opened in 1990."
+    examples = reader.reader_examples(items, tokenizer)
+    prompt = generation.render(tokenizer, items[0].messages)
+    n_prompt = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    assert examples[0]["labels"][:n_prompt] == [finetune.IGNORE_INDEX] * n_prompt
+    assert tokenizer.decode(examples[0]["input_ids"][n_prompt:]).startswith("It opened in 1990.")
+    with pytest.raises(ValueError, match="example longer than max_length=20"):
+        reader.reader_examples(items, tokenizer, max_length=20)
+    with pytest.raises(ValueError, match="no sentence"):
+        reader.answer_sentence("Title\nNothing here.", ["1990"])
+
+
+def test_chat_examples_match_qa_examples(tokenizer):
+    pairs = [("How tall is the mast?", "three metres")]
+    assert finetune.qa_examples(pairs, tokenizer) == finetune.chat_examples(
+        [generation.closed_book_messages(pairs[0][0])], [pairs[0][1]], tokenizer)
+    with pytest.raises(ValueError, match="1 prompts but 2 answers"):
+        finetune.chat_examples([generation.closed_book_messages("q")], ["a", "b"], tokenizer)
