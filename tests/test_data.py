@@ -329,3 +329,53 @@ def test_bad_labelled_reply_names_file_and_line(tmp_path):
         json.dumps(good) + "\n" + json.dumps({**good, "id": "b", "abstains": "yes"}) + "\n", encoding="utf-8")
     with pytest.raises(data.DataError, match=r"abstention_labelled.jsonl:2: field 'abstains' must be true or false"):
         data.load_abstention_labelled(tmp_path)
+
+
+# ---- the unseen corpus (Tollervey Lantern Works): evaluation only, notebook 08 ---------------------------
+
+UNSEEN = data.config.REPO_ROOT / "data" / "unseen_corpus"
+
+
+@pytest.fixture(scope="module")
+def unseen():
+    from helpers import corpus
+
+    docs, skipped = corpus.read_folder(UNSEEN / "docs")
+    questions = corpus.read_questions(UNSEEN / "questions.jsonl", docs)
+    return docs, skipped, questions
+
+
+def test_unseen_corpus_loads_without_skipped_files(unseen):
+    docs, skipped, questions = unseen
+    assert len(docs) == 10 and not skipped, [s.path.name for s in skipped]
+    assert all(d.text.startswith("# ") for d in docs)
+    assert len(questions) == 40
+    assert len({q.qid for q in questions}) == len(questions), "question ids must be unique"
+
+
+def test_unseen_answers_occur_in_their_documents(unseen):
+    """The main (first-listed) answer of every question is written in the document it names."""
+    docs, _, questions = unseen
+    text = {d.doc_id: d.text for d in docs}
+    for q in questions:
+        assert len(q.doc_ids) == 1, f"{q.qid}: names no document"
+        assert _in(q.answers[0], text[q.doc_ids[0]]), f"{q.qid}: {q.answers[0]!r} is not in {q.doc_ids[0]}"
+
+
+def test_unseen_questions_do_not_contain_their_answers(unseen):
+    _, _, questions = unseen
+    for q in questions:
+        asked = data.normalize_text(q.text).split()
+        for answer in q.answers:
+            a = data.normalize_text(answer).split()
+            assert a and not any(asked[i:i + len(a)] == a for i in range(len(asked) - len(a) + 1)), \
+                f"{q.qid}: {answer!r} is in its question {q.text!r}"
+            assert data.normalize_text(answer) not in _UNIT_WORDS, f"{q.qid}: {answer!r} is a bare unit"
+
+
+def test_unseen_every_document_has_at_least_three_questions(unseen):
+    docs, _, questions = unseen
+    counts = {d.doc_id: 0 for d in docs}
+    for q in questions:
+        counts[q.doc_ids[0]] += 1
+    assert min(counts.values()) >= 3, counts
