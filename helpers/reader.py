@@ -7,7 +7,7 @@ For a share of the examples the gold passage is left out (replaced by one more d
 RAFT does, so the reader also meets questions its passages cannot answer.
 
 Distractors are the passages a retriever ranks highest for the question among those from *other*
-documents: the near misses a real top-k retrieval hands the reader. Only documents the caller
+documents that hold no accepted answer: the near misses a real top-k retrieval hands the reader. Only documents the caller
 allows are used (the reader must be tested on documents it never read): :func:`reader_items`
 raises if any passage comes from elsewhere.
 """
@@ -63,14 +63,16 @@ def reader_items(questions: Sequence[Question], chunks: Sequence[Chunk], index: 
         raise ValueError("with no distractors, leaving the gold passage out leaves no passage: use keep_gold=1")
     rng = random.Random(seed)
     keep = set(rng.sample(range(len(questions)), round(keep_gold * len(questions))))
-    wanted = n_distractors + 1
+    wanted = n_distractors + (1 if keep_gold < 1.0 else 0)   # one more replaces a left-out gold passage
     found = index.search_many([q.text for q in questions], k=wanted + 12)
     items = []
     for n, (q, hits) in enumerate(zip(questions, found)):
         gold_chunk = evaluate.oracle_passages(chunks, q)[0]
-        others = [p for p in hits if p.doc_id not in q.doc_ids][:wanted]
+        # a distractor must not hold an accepted answer: a fact can be stated in documents besides the
+        # ones its question needs (the founders' page names the current CEO too)
+        others = [p for p in hits if p.doc_id not in q.doc_ids and not evaluate.contains_answer(p.text, q.answers)][:wanted]
         if len(others) < wanted:
-            raise ValueError(f"{q.qid}: only {len(others)} passages from other documents among the top "
+            raise ValueError(f"{q.qid}: only {len(others)} passages without the answer from other documents among the top "
                              f"{wanted + 12}; the index is too small for {n_distractors} distractors")
         passages = [Passage(gold_chunk, score=1.0, rank=0)] + others[:n_distractors] if n in keep else others
         rng.shuffle(passages)

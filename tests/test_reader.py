@@ -68,3 +68,12 @@ def test_chat_examples_match_qa_examples(tokenizer):
         [generation.closed_book_messages(pairs[0][0])], [pairs[0][1]], tokenizer)
     with pytest.raises(ValueError, match="1 prompts but 2 answers"):
         finetune.chat_examples([generation.closed_book_messages("q")], ["a", "b"], tokenizer)
+
+
+def test_distractors_never_hold_an_accepted_answer(embedder):
+    docs = [Document("a", "A", "# A\n\nThe gate opened in 1990."), Document("b", "B", "# B\n\nThe gate, open since 1990, is blue."),
+            Document("c", "C", "# C\n\nThe gate is green."), Document("d", "D", "# D\n\nThe gate is red.")]
+    chunks = chunk_documents(docs)
+    q = Question(qid="q/train", text="When did the gate open?", answers=("1990",), fact_id="q", doc_ids=("a",), kind="train")
+    items = reader.reader_items([q], chunks, VectorIndex.build(embedder, chunks), n_distractors=2, keep_gold=1.0)
+    assert {p.doc_id for p in items[0].passages} == {"a", "c", "d"}
