@@ -14,6 +14,7 @@ raises if any passage comes from elsewhere.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
@@ -87,8 +88,6 @@ def reader_items(questions: Sequence[Question], chunks: Sequence[Chunk], index: 
 
 def answer_sentence(text: str, answers: Sequence[str]) -> str:
     """The first sentence of ``text`` (title line excluded) holding an accepted answer."""
-    import re
-
     body = text.partition("\n")[2] or text
     for sentence in re.split(r"(?<=[.!?])\s+", body.strip()):
         if evaluate.contains_answer(sentence, answers):
