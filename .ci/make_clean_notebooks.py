@@ -17,6 +17,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE, TARGET = ROOT / "notebooks", ROOT / "notebooks" / "clean"
+CLAIM_PREFIX = "**The guide's claim"
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -33,6 +34,9 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             in_exercises = True
         keep_whole = in_exercises or any(h.startswith("the claim") for h in headings)
         text = cell.source if keep_whole else "\n".join(line for line in lines if line.startswith("#"))
+        if not keep_whole:      # a claim stated in bold in the opening cell (06-08) rather than under a heading
+            claims = [p for p in cell.source.split("\n\n") if p.startswith(CLAIM_PREFIX)]
+            text = "\n\n".join(part for part in [text, *claims] if part.strip())
         if text.strip():
             out.cells.append(nbformat.v4.new_markdown_cell(text, id=cell.get("id")))
     return out

@@ -21,3 +21,12 @@ def test_student_notebooks_have_no_outputs_and_keep_exercises():
         nb = nbformat.read(path, as_version=4)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), path.name
         assert any("## Exercises" in c.source for c in nb.cells if c.cell_type == "markdown"), path.name
+
+
+def test_student_notebooks_keep_the_guides_claim():
+    """Students predict against the claim, so every numbered notebook after 00 must show it."""
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks" / "clean").glob("0[1-9]*.ipynb")):
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        assert "## The claim" in text or "**The guide's claim" in text, path.name
