@@ -1,8 +1,8 @@
 """Write the student ("clean") variant of every notebook into notebooks/clean/.
 
 Like fastbook's clean notebooks: the same code cells with no outputs, the headings kept so the
-structure is visible, the guide's claim and the exercises kept whole, and every other piece of
-prose removed, so that students predict and explain results themselves before reading the full
+structure is visible, the guide's claim, the run time, the terms and the exercises kept whole, and
+every other piece of prose removed, so that students predict and explain results themselves before reading the full
 notebook.
 
     make student                       # regenerate notebooks/clean/
@@ -17,7 +17,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE, TARGET = ROOT / "notebooks", ROOT / "notebooks" / "clean"
-CLAIM_PREFIX = "**The guide's claim"
+KEEP_PREFIXES = ("**The guide's claim", "**Run time", "**Terms")   # bold paragraphs a student needs
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -34,8 +34,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             in_exercises = True
         keep_whole = in_exercises or any(h.startswith("the claim") for h in headings)
         text = cell.source if keep_whole else "\n".join(line for line in lines if line.startswith("#"))
-        if not keep_whole:      # a claim stated in bold in the opening cell (06-08) rather than under a heading
-            claims = [p for p in cell.source.split("\n\n") if p.startswith(CLAIM_PREFIX)]
+        if not keep_whole:      # the claim (06-08 state it in bold, not under a heading), run time and terms
+            claims = [p for p in cell.source.split("\n\n") if p.startswith(KEEP_PREFIXES)]
             text = "\n\n".join(part for part in [text, *claims] if part.strip())
         if text.strip():
             out.cells.append(nbformat.v4.new_markdown_cell(text, id=cell.get("id")))
