@@ -1,9 +1,9 @@
 """Write the student ("clean") variant of every notebook into notebooks/clean/.
 
 Like fastbook's clean notebooks: the same code cells with no outputs, the headings kept so the
-structure is visible, the guide's claim, the run time, the terms and the exercises kept whole, and
-every other piece of prose removed, so that students predict and explain results themselves before reading the full
-notebook.
+structure is visible, the guide's claim, the run time, the terms and the exercises kept whole,
+and every other piece of prose removed, so that students predict and explain results themselves
+before reading the full notebook.
 
     make student                       # regenerate notebooks/clean/
     python .ci/make_clean_notebooks.py --check   # exit 1 if notebooks/clean/ is out of date
@@ -35,8 +35,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         keep_whole = in_exercises or any(h.startswith("the claim") for h in headings)
         text = cell.source if keep_whole else "\n".join(line for line in lines if line.startswith("#"))
         if not keep_whole:      # the claim (06-08 state it in bold, not under a heading), run time and terms
-            claims = [p for p in cell.source.split("\n\n") if p.startswith(KEEP_PREFIXES)]
-            text = "\n\n".join(part for part in [text, *claims] if part.strip())
+            kept = [p for p in cell.source.split("\n\n") if p.startswith(KEEP_PREFIXES)]
+            text = "\n\n".join(part for part in [text, *kept] if part.strip())
         if text.strip():
             out.cells.append(nbformat.v4.new_markdown_cell(text, id=cell.get("id")))
     return out
