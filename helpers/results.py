@@ -52,3 +52,20 @@ def load_all(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     """Every notebook's numbers, keyed by notebook name."""
     folder = folder or config.results_dir()
     return {p.stem: json.loads(p.read_text(encoding="utf-8"))["numbers"] for p in sorted(folder.glob("*.json"))}
+
+
+def save_replies(notebook: str, graded: dict[str, Any], folder: Path | None = None) -> Path:
+    """Write every graded reply of a notebook as ``replies/<notebook>.jsonl`` beside its numbers.
+
+    ``graded`` maps a system name to its :class:`helpers.grading.Graded` rows. One JSON object per
+    line: system, question id, kind, question, reply. These are the raw material of the abstention
+    detector's labelled set (``data/abstention_labelled.jsonl`` samples them), so the detector is
+    measured on the replies it will actually judge. Written atomically, like :func:`save`.
+    """
+    folder = (folder or config.results_dir()) / "replies"
+    lines = [json.dumps({"system": system, "qid": r.qid, "kind": r.kind, "question": r.question,
+                         "reply": r.prediction}, ensure_ascii=False)
+             for system, rows in graded.items() for r in rows]
+    if not lines:
+        raise ValueError(f"{notebook}: no graded replies to save")
+    return storage.atomic_write_text(folder / f"{notebook}.jsonl", "\n".join(lines) + "\n")
