@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from helpers import config, data, evaluate, finetune, generation, hallucination, models, results
+from helpers import config, data, evaluate, finetune, generation, hallucination, models, recipe, results
 
-
-SEEDS = (0, 1, 2)
+SEEDS = recipe.SEEDS
 
 
 def main() -> None:
@@ -36,7 +35,7 @@ def main() -> None:
     texts = [q.text for qs in parts.values() for q in qs]
     qa_pairs = finetune.fact_pairs(sets.inside_facts).pairs
     idk_pairs = hallucination.idk_pairs(sets.inside_facts, data.load_unanswerable(split="train"))
-    settings = hallucination.QA_SETTINGS
+    settings = recipe.QA_SETTINGS
     steps = -(-len(idk_pairs) // settings.batch_size) * settings.epochs        # optimizer steps of the IDK arm
     matched = replace(settings, epochs=steps // -(-len(qa_pairs) // settings.batch_size))
     arms = {"Q&A fine-tuned": (qa_pairs, settings), "Q&A fine-tuned, matched steps": (qa_pairs, matched),
@@ -65,7 +64,7 @@ def main() -> None:
             run.model = None
     results.save("idk_seeds", {"runs": rows, "seeds": list(SEEDS), "n": {p: len(q) for p, q in parts.items()},
                                "qids": {p: [q.qid for q in qs] for p, qs in parts.items()},
-                               "settings": vars(hallucination.QA_SETTINGS)},
+                               "settings": vars(recipe.QA_SETTINGS)},
                  folder=config.REPO_ROOT / "results")
 
 

@@ -4,8 +4,10 @@ The LM arm reads the six training documents of notebook 02's document split as 1
 12 epochs, at each learning rate below. Each adapter then answers the *training* wording of the
 inside facts (the questions the Q&A arm is trained on; never a held-out paraphrase), and we keep
 the rate with the best lenient share (ties: the lower final loss). The Q&A arm's rate was chosen the
-same way (see ``helpers.finetune.LoraSettings``). Notebook 02 trains with ``CHOSEN`` and shows this
-table from ``results/lm_learning_rate.json``; the script checks the two agree.
+same way (see ``helpers.finetune.LoraSettings``). The split, the schedule and ``CHOSEN`` are the
+series' recipe (``helpers.recipe``: ``document_split``, ``LM_SETTINGS``); notebook 02 trains with
+``recipe.LM_SETTINGS`` and shows this table from ``results/lm_learning_rate.json``; the script fails
+if the best rate is not ``CHOSEN``, and notebook 02 checks that the file agrees with the recipe.
 
     make lm-rate        # or: python .ci/lm_learning_rate.py   (about 4 minutes on 2 cores)
 """
@@ -13,22 +15,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from helpers import config, data, evaluate, finetune, generation, models, results
+from helpers import config, data, evaluate, finetune, generation, models, recipe, results
 
 RATES = (1e-3, 3e-3, 1e-2, 3e-2)
-CHOSEN = 1e-2            # what notebook 02 uses; the script fails if the table disagrees
-EPOCHS, MIN_INSIDE, N_OUTSIDE, SEED = 12, 40, 40, 0   # notebook 02's split and schedule
+CHOSEN = recipe.LM_SETTINGS.learning_rate   # what notebook 02 uses; the script fails if the table disagrees
+EPOCHS = recipe.LM_SETTINGS.epochs          # notebook 02's schedule (and below, its split)
 
 
 def main() -> None:
     facts, docs = data.load_facts(1), data.load_corpus(1)
-    split = data.document_split(facts, docs, MIN_INSIDE, N_OUTSIDE, SEED)
+    split = recipe.document_split(facts, docs)
     generator, tokenizer = models.load_generator()
-    blocks = finetune.lm_examples([d.text for d in docs if d.doc_id in split.train_docs], tokenizer, max_length=128)
+    blocks = finetune.lm_examples([d.text for d in docs if d.doc_id in split.train_docs], tokenizer,
+                                 max_length=recipe.LM_BLOCK_TOKENS)
     questions = data.fact_questions(split.inside, "train", pool=facts)
     rows = {}
     for rate in RATES:
-        run = finetune.train_lora("lm", blocks, replace(finetune.LoraSettings(epochs=EPOCHS), learning_rate=rate))
+        run = finetune.train_lora("lm", blocks, replace(recipe.LM_SETTINGS, learning_rate=rate))
         graded = evaluate.grade(questions, generation.answer_closed_book(run.model, tokenizer, [q.text for q in questions]))
         per_epoch = len(run.losses) // EPOCHS
         epoch_loss = [sum(run.losses[i * per_epoch:(i + 1) * per_epoch]) / per_epoch for i in range(EPOCHS)]

@@ -15,10 +15,10 @@ whose style adherence on training questions reaches 0.9) and is measured on the 
 """
 from __future__ import annotations
 
-from helpers import config, data, evaluate, generation, models, results, retrieval, style
+from helpers import config, data, evaluate, generation, models, recipe, results, retrieval, style
 
-SEEDS = (0, 1, 2)
-MAX_NEW = 64
+SEEDS = recipe.SEEDS
+MAX_NEW = recipe.STYLE_TOKENS
 
 
 def main() -> None:
@@ -29,10 +29,11 @@ def main() -> None:
     general = data.general_questions(data.load_general())
     index = retrieval.VectorIndex.build(models.load_embedder(),
                                         retrieval.chunk_documents(data.load_corpus(1), "paragraph"))
-    hits = index.search_many(texts, k=generation.DEFAULT_K)
+    hits = index.search_many(texts, k=recipe.K)
     rows = {}
     for seed in SEEDS:
-        kept = style.train_adapter(data.load_style("train"), tokenizer, seed=seed, max_new_tokens=MAX_NEW)
+        kept = style.train_adapter(data.load_style("train"), tokenizer, seed=seed, max_epochs=recipe.STYLE_MAX_EPOCHS,
+                                   bar=recipe.STYLE_BAR, max_new_tokens=MAX_NEW)
         model = kept.run.model
         closed = generation.generate(model, tokenizer, [generation.closed_book_messages(q) for q in texts],
                                      max_new_tokens=MAX_NEW)

@@ -10,9 +10,9 @@ hashes everything that changes the trained weights: the exact token ids of the e
 :class:`LoraSettings`, the ``TrainingArguments`` actually passed to ``Trainer`` (minus paths), the
 torch/transformers/peft/accelerate versions, a content hash of the base weights
 (:func:`helpers.models.weights_fingerprint`), the parent adapter's key when training continues
-from one, the device, and the epochs at which snapshots are kept. A rerun with the same inputs loads
-the adapter (about a second) instead of training again; ``meta.json`` beside it records where and
-how long it trained. Building and reading a cache entry holds the lock ``<adapters>/<name>.lock``,
+from one, and the device (not the epochs whose snapshots are kept: see :func:`train_lora`). A rerun
+with the same inputs loads the adapter (about a second) instead of training again; ``meta.json``
+beside it records where and how long it trained. Building and reading a cache entry holds the lock ``<adapters>/<name>.lock``,
 so two kernels asking for the same adapter train it once.
 """
 from __future__ import annotations
@@ -460,19 +460,84 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
 
     With ``use_cache``, checking, training and saving hold the lock ``<adapters>/<name>.lock``: a
     second kernel asking for the same adapter waits, then loads the first one's result.
-    """
-    from peft import LoraConfig, PeftModel, get_peft_model
 
+    The steps: check the inputs (:func:`_checked_start`, :func:`_checked_save_epochs`); work out the
+    cache key and entry (:func:`_plan_run`); load a complete cache entry (:func:`_load_cached`) or
+    build the LoRA model (:func:`_lora_model`), train it (:func:`_train`) and save the entry
+    (:func:`_save_entry`).
+    """
     if kind not in ("qa", "lm"):
         raise ValueError(f"kind must be 'qa' or 'lm', got {kind!r}")
     if not examples:
         raise ValueError("no training examples")
     began = time.perf_counter()
-    if start_from is not None:
-        start_from = Path(start_from)
-        if not (start_from / "adapter_config.json").is_file():
-            raise FileNotFoundError(f"{start_from}: no saved adapter to continue from")
+    start_from = _checked_start(start_from)
     snapshot_epochs = _checked_save_epochs(save_epochs, settings, len(examples))
+    plan = _plan_run(kind, examples, settings, generator, start_from)
+    base, tokenizer = models.load_generator(generator, device=plan.device, cached=False)
+    common = dict(kind=kind, adapter_dir=plan.adapter_dir, n_examples=len(examples), n_tokens=plan.n_tokens,
+                  key=plan.key, parent_key=plan.parent_key, settings=settings)
+
+    guard = (storage.locked(plan.adapter_dir, what=f"adapter {plan.adapter_dir.name}", verbose=verbose) if use_cache
+             else contextlib.nullcontext())
+    with guard:
+        meta = _cache_entry(plan.adapter_dir, snapshot_epochs) if use_cache else None
+        if use_cache and meta is None:
+            # an entry without some requested snapshot is retrained: keep the snapshots it had too
+            earlier = _cache_entry(plan.adapter_dir, ())
+            if earlier is not None:
+                snapshot_epochs = tuple(sorted(set(snapshot_epochs) | {float(e) for e in earlier.get("save_epochs", [])}))
+        if meta is not None:
+            return _load_cached(base, plan.adapter_dir, meta, snapshot_epochs, began, verbose, common)
+        model = _lora_model(base, settings, start_from)
+        trainable = models.count_parameters(model, trainable_only=True)
+        losses, snapshots, train_seconds = _train(model, tokenizer, examples, settings, plan.device, snapshot_epochs,
+                                                  progress)
+        if use_cache:
+            _save_entry(plan.adapter_dir, model, snapshots, {
+                "key": plan.key, "parent_key": plan.parent_key, "kind": kind, "device": plan.device,
+                "versions": plan.versions, "base": plan.base_path, "base_fingerprint": plan.fingerprint,
+                "start_from": str(start_from) if start_from is not None else None,
+                "losses": losses, "train_seconds": train_seconds, "trainable_params": trainable,
+                "n_examples": len(examples), "settings": asdict(settings), "training_args": plan.key_args,
+                "save_epochs": list(snapshot_epochs)})
+    if verbose:
+        print(f"trained {kind} adapter on {len(examples)} examples on {plan.device} in {train_seconds:.0f} s, "
+              f"final loss {losses[-1]:.3f}")
+    return FineTuneResult(model=model, losses=losses, train_seconds=train_seconds,
+                          load_seconds=time.perf_counter() - began, cached=False, trainable_params=trainable,
+                          device=plan.device, _snapshots=dict(snapshots), _final=_copy_adapter_weights(model),
+                          **common)
+
+
+def _checked_start(start_from: Path | None) -> Path | None:
+    """``start_from`` as a Path, after checking that it holds a saved adapter (None stays None)."""
+    if start_from is None:
+        return None
+    start_from = Path(start_from)
+    if not (start_from / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{start_from}: no saved adapter to continue from")
+    return start_from
+
+
+@dataclass(frozen=True)
+class _RunPlan:
+    """Where a training run happens and what identifies its result (see :func:`adapter_key`)."""
+
+    device: str
+    base_path: str                  # the base weights' path or id (helpers.models.generator_path)
+    versions: dict[str, str]        # library_versions()
+    key_args: dict[str, Any]        # training_arguments_for_key of the TrainingArguments used
+    parent_key: str | None
+    fingerprint: str                # content hash of the base weights
+    key: str
+    adapter_dir: Path               # the cache entry
+    n_tokens: int                   # supervised tokens per epoch
+
+
+def _plan_run(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: LoraSettings,
+              generator: str | None, start_from: Path | None) -> _RunPlan:
+    """Everything the cache key hashes, the key itself and the cache entry it names."""
     device = models.pick_device()
     base_path = models.generator_path(generator)
     versions = library_versions()
@@ -481,82 +546,77 @@ def train_lora(kind: Kind, examples: Sequence[dict[str, list[int]]], settings: L
     fingerprint = models.weights_fingerprint(base_path)
     key = adapter_key(kind, examples, settings, fingerprint, training_args=key_args,
                       versions=versions, parent_key=parent_key, device=device)
-    adapter_dir = config.cache_dir() / "adapters" / f"{kind}-{key}"
-    n_tokens = sum(sum(t != IGNORE_INDEX for t in ex["labels"]) for ex in examples)
-    base, tokenizer = models.load_generator(generator, device=device, cached=False)
-    common = dict(kind=kind, adapter_dir=adapter_dir, n_examples=len(examples), n_tokens=n_tokens, key=key,
-                  parent_key=parent_key, settings=settings)
+    return _RunPlan(device=device, base_path=base_path, versions=versions, key_args=key_args,
+                    parent_key=parent_key, fingerprint=fingerprint, key=key,
+                    adapter_dir=config.cache_dir() / "adapters" / f"{kind}-{key}",
+                    n_tokens=sum(sum(t != IGNORE_INDEX for t in ex["labels"]) for ex in examples))
 
-    guard = (storage.locked(adapter_dir, what=f"adapter {adapter_dir.name}", verbose=verbose) if use_cache
-             else contextlib.nullcontext())
-    with guard:
-        meta = _cache_entry(adapter_dir, snapshot_epochs) if use_cache else None
-        if use_cache and meta is None:
-            # an entry without some requested snapshot is retrained: keep the snapshots it had too
-            earlier = _cache_entry(adapter_dir, ())
-            if earlier is not None:
-                snapshot_epochs = tuple(sorted(set(snapshot_epochs) | {float(e) for e in earlier.get("save_epochs", [])}))
-        if meta is not None:
-            with _quiet_deprecations():
-                model = PeftModel.from_pretrained(base, adapter_dir).eval()
-            trained_on = meta.get("device", "unknown device")
-            if verbose:
-                print(f"loaded cached adapter {adapter_dir.name} "
-                      f"(trained on {trained_on} in {meta['train_seconds']:.0f} s)")
-            return FineTuneResult(model=model, losses=meta["losses"], train_seconds=meta["train_seconds"],
-                                  load_seconds=time.perf_counter() - began, cached=True,
-                                  trainable_params=meta["trainable_params"], device=trained_on,
-                                  _snapshots={e: adapter_dir / _epoch_dirname(e) / _WEIGHTS_FILE
-                                              for e in snapshot_epochs},
-                                  _final=adapter_dir / _WEIGHTS_FILE, **common)
 
-        import torch
-        from transformers import PrinterCallback, Trainer
+def _load_cached(base: Any, adapter_dir: Path, meta: Mapping[str, Any], snapshot_epochs: Sequence[float],
+                 began: float, verbose: bool, common: Mapping[str, Any]) -> FineTuneResult:
+    """The adapter of a complete cache entry (``meta``: its ``meta.json``) on ``base``, with its
+    snapshots at ``snapshot_epochs``."""
+    from peft import PeftModel
 
-        torch.manual_seed(settings.seed)   # LoRA's A matrices are initialised at random
-        with _quiet_deprecations():
-            if start_from is not None:
-                model = PeftModel.from_pretrained(base, start_from, is_trainable=True)
-            else:
-                lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                                  target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
-                                  layers_to_transform=_top_layers(base, settings.top_layers))
-                model = get_peft_model(base, lora)
-        trainable = models.count_parameters(model, trainable_only=True)
-        snapshots: dict[float, StateDict] = {}
-        with tempfile.TemporaryDirectory() as scratch:
-            args = _training_arguments(settings, device, output_dir=scratch)
-            with _quiet_deprecations():
-                trainer = Trainer(model=model, args=args, train_dataset=list(examples),
-                                  data_collator=_collator(tokenizer))
-                # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
-                trainer.remove_callback(PrinterCallback)
-                if snapshot_epochs:
-                    trainer.add_callback(_snapshot_callback(model, snapshot_epochs, snapshots))
-                if progress:
-                    trainer.add_callback(_StepBar())
-                start = time.perf_counter()
-                trainer.train()
-            train_seconds = time.perf_counter() - start
-        missed = [e for e in snapshot_epochs if e not in snapshots]
-        if missed:   # _checked_save_epochs makes this unreachable unless Trainer changes its schedule
-            raise RuntimeError(f"training ended before epochs {missed} were reached; no snapshot taken")
-        losses = [round(float(e["loss"]), 4) for e in trainer.state.log_history if "loss" in e]
-        model.eval()
-        if use_cache:
-            _save_entry(adapter_dir, model, snapshots, {
-                "key": key, "parent_key": parent_key, "kind": kind, "device": device, "versions": versions,
-                "base": base_path, "base_fingerprint": fingerprint,
-                "start_from": str(start_from) if start_from is not None else None,
-                "losses": losses, "train_seconds": train_seconds, "trainable_params": trainable,
-                "n_examples": len(examples), "settings": asdict(settings), "training_args": key_args,
-                "save_epochs": list(snapshot_epochs)})
+    with _quiet_deprecations():
+        model = PeftModel.from_pretrained(base, adapter_dir).eval()
+    trained_on = meta.get("device", "unknown device")
     if verbose:
-        print(f"trained {kind} adapter on {len(examples)} examples on {device} in {train_seconds:.0f} s, "
-              f"final loss {losses[-1]:.3f}")
-    return FineTuneResult(model=model, losses=losses, train_seconds=train_seconds,
-                          load_seconds=time.perf_counter() - began, cached=False, trainable_params=trainable,
-                          device=device, _snapshots=dict(snapshots), _final=_copy_adapter_weights(model), **common)
+        print(f"loaded cached adapter {adapter_dir.name} "
+              f"(trained on {trained_on} in {meta['train_seconds']:.0f} s)")
+    return FineTuneResult(model=model, losses=meta["losses"], train_seconds=meta["train_seconds"],
+                          load_seconds=time.perf_counter() - began, cached=True,
+                          trainable_params=meta["trainable_params"], device=trained_on,
+                          _snapshots={e: adapter_dir / _epoch_dirname(e) / _WEIGHTS_FILE
+                                      for e in snapshot_epochs},
+                          _final=adapter_dir / _WEIGHTS_FILE, **common)
+
+
+def _lora_model(base: Any, settings: LoraSettings, start_from: Path | None) -> Any:
+    """A trainable peft model on ``base``: the saved adapter ``start_from``, or a new LoRA adapter of
+    ``settings`` (its random start seeded with ``settings.seed``)."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    torch.manual_seed(settings.seed)   # LoRA's A matrices are initialised at random
+    with _quiet_deprecations():
+        if start_from is not None:
+            return PeftModel.from_pretrained(base, start_from, is_trainable=True)
+        lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                          target_modules=list(settings.target_modules), task_type="CAUSAL_LM",
+                          layers_to_transform=_top_layers(base, settings.top_layers))
+        return get_peft_model(base, lora)
+
+
+def _train(model: Any, tokenizer: "PreTrainedTokenizerBase", examples: Sequence[dict[str, list[int]]],
+           settings: LoraSettings, device: str, snapshot_epochs: Sequence[float],
+           progress: bool) -> tuple[list[float], dict[float, "StateDict"], float]:
+    """Train ``model`` with ``transformers.Trainer``, copying the adapter weights at
+    ``snapshot_epochs``; returns the loss at every optimizer step, the snapshots and the seconds
+    training took. The model is left in eval mode."""
+    from transformers import PrinterCallback, Trainer
+
+    snapshots: dict[float, StateDict] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        args = _training_arguments(settings, device, output_dir=scratch)
+        with _quiet_deprecations():
+            trainer = Trainer(model=model, args=args, train_dataset=list(examples),
+                              data_collator=_collator(tokenizer))
+            # with tqdm disabled Trainer prints every log dict; the loss history is returned instead
+            trainer.remove_callback(PrinterCallback)
+            if snapshot_epochs:
+                trainer.add_callback(_snapshot_callback(model, snapshot_epochs, snapshots))
+            if progress:
+                trainer.add_callback(_StepBar())
+            start = time.perf_counter()
+            trainer.train()
+        train_seconds = time.perf_counter() - start
+    missed = [e for e in snapshot_epochs if e not in snapshots]
+    if missed:   # _checked_save_epochs makes this unreachable unless Trainer changes its schedule
+        raise RuntimeError(f"training ended before epochs {missed} were reached; no snapshot taken")
+    losses = [round(float(e["loss"]), 4) for e in trainer.state.log_history if "loss" in e]
+    model.eval()
+    return losses, snapshots, train_seconds
 
 
 def _save_entry(adapter_dir: Path, model: Any, snapshots: Mapping[float, "StateDict"], meta: dict[str, Any]) -> None:

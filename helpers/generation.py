@@ -34,6 +34,9 @@ GROUNDED_SYSTEM_PROMPT = ("Answer in a few words, using only the passages. "
 # .ci/reader_format_ablation.py: one passage was the best of its variants (the 135M reader is
 # distracted by a second one), though two would hold the gold document more often.
 DEFAULT_K = 1
+# New tokens an answer may take (generate's default): room for the few words the instruction asks
+# for. Replies in notebook 03's house style need more (helpers.recipe.STYLE_TOKENS).
+DEFAULT_MAX_NEW_TOKENS = 24
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def newline_token_ids(tokenizer: "PreTrainedTokenizerBase") -> list[int]:
 
 
 def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", prompts: Sequence[Messages],
-             max_new_tokens: int = 24, batch_size: int = 32, first_line: bool = True,
+             max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, batch_size: int = 32, first_line: bool = True,
              prefill: str = "", progress: str | None = None, cache: bool | None = None) -> list[Answer]:
     """Greedy answers for a list of chat prompts, in the order given.
 
@@ -100,9 +103,11 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
     ``cache``: look each prompt up in :mod:`helpers.answer_cache` first and generate only the
     misses (``None``: the ``RAGFT_ANSWER_CACHE`` setting, on by default). Pass ``False`` to time
     generation.
-    """
-    import torch
 
+    The steps: render and measure the prompts; look them up in the answer cache
+    (:func:`_cached_answers`); generate the misses, longest first, in batches (:func:`_generate_batch`);
+    store the new answers.
+    """
     if tokenizer.padding_side != "left":
         raise ValueError("batched generation needs tokenizer.padding_side == 'left'")
     if max_new_tokens < 1:
@@ -110,19 +115,13 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
     stops = [tokenizer.eos_token_id] + (newline_token_ids(tokenizer) if first_line else [])
     texts = [render(tokenizer, m) + prefill for m in prompts]
     lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
-    answers: list[Answer | None] = [None] * len(texts)
     store = None
     if config.answer_cache_enabled() if cache is None else cache:
         store = answer_cache.AnswerCache(model, tokenizer, stops, first_line)
-        for i, text in enumerate(texts):
-            entry = store.lookup(text, max_new_tokens)
-            if entry is not None:
-                answers[i] = Answer(text=entry["text"], prompt_tokens=lengths[i], new_tokens=entry["new_tokens"],
-                                    seconds=entry["seconds"], cached=True)
+    answers = _cached_answers(store, texts, lengths, max_new_tokens)
     todo = [i for i in range(len(texts)) if answers[i] is None]
     order = sorted(todo, key=lambda i: -lengths[i])
     fresh: dict[str, dict] = {}
-    device = next(model.parameters()).device
     bar = None
     if progress is not None:
         from tqdm.auto import tqdm
@@ -130,24 +129,10 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
         bar = tqdm(total=len(texts), initial=len(texts) - len(todo), desc=progress, unit="answer")
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
-        enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
-                        add_special_tokens=False).to(device)
-        began = time.perf_counter()
-        with torch.inference_mode():
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=stops)
-        seconds = (time.perf_counter() - began) / len(batch)
-        new = out[:, enc["input_ids"].shape[1]:]
-        for row, i in enumerate(batch):
-            tokens = [t for t in new[row].tolist() if t != tokenizer.pad_token_id]
-            text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
-            if first_line:
-                text = text.split("\n", 1)[0].strip()
-            answers[i] = Answer(text=text, prompt_tokens=lengths[i], new_tokens=len(tokens), seconds=seconds)
-            # stopped by itself (a stop token, or end of text stripped as padding), not by the budget
-            stopped = len(tokens) < max_new_tokens or (bool(tokens) and tokens[-1] in stops)
-            fresh[answer_cache.prompt_key(texts[i])] = {"text": text, "new_tokens": len(tokens), "seconds": seconds,
-                                                        "stopped": stopped, "budget": max_new_tokens}
+        for i, answer, entry in _generate_batch(model, tokenizer, texts, lengths, batch, max_new_tokens, stops,
+                                                first_line):
+            answers[i] = answer
+            fresh[answer_cache.prompt_key(texts[i])] = entry
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
@@ -155,6 +140,51 @@ def generate(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", pro
     if store is not None:
         store.store(fresh)
     return [a for a in answers if a is not None]
+
+
+def _cached_answers(store: "answer_cache.AnswerCache | None", texts: Sequence[str], lengths: Sequence[int],
+                    max_new_tokens: int) -> list[Answer | None]:
+    """For each rendered prompt, its answer from ``store`` when one valid for ``max_new_tokens`` is
+    there, else None (all None without a store)."""
+    answers: list[Answer | None] = [None] * len(texts)
+    if store is None:
+        return answers
+    for i, text in enumerate(texts):
+        entry = store.lookup(text, max_new_tokens)
+        if entry is not None:
+            answers[i] = Answer(text=entry["text"], prompt_tokens=lengths[i], new_tokens=entry["new_tokens"],
+                                seconds=entry["seconds"], cached=True)
+    return answers
+
+
+def _generate_batch(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", texts: Sequence[str],
+                    lengths: Sequence[int], batch: Sequence[int], max_new_tokens: int, stops: Sequence[int],
+                    first_line: bool) -> list[tuple[int, Answer, dict[str, Any]]]:
+    """Greedy answers to the prompts ``texts[i]`` for ``i`` in ``batch``, generated together (left
+    padding): for each, ``(i, answer, answer-cache entry)``."""
+    import torch
+
+    device = next(model.parameters()).device
+    enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                    add_special_tokens=False).to(device)
+    began = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=stops)
+    seconds = (time.perf_counter() - began) / len(batch)
+    new = out[:, enc["input_ids"].shape[1]:]
+    done = []
+    for row, i in enumerate(batch):
+        tokens = [t for t in new[row].tolist() if t != tokenizer.pad_token_id]
+        text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        if first_line:
+            text = text.split("\n", 1)[0].strip()
+        # stopped by itself (a stop token, or end of text stripped as padding), not by the budget
+        stopped = len(tokens) < max_new_tokens or (bool(tokens) and tokens[-1] in stops)
+        done.append((i, Answer(text=text, prompt_tokens=lengths[i], new_tokens=len(tokens), seconds=seconds),
+                     {"text": text, "new_tokens": len(tokens), "seconds": seconds, "stopped": stopped,
+                      "budget": max_new_tokens}))
+    return done
 
 
 def answer_closed_book(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", questions: Sequence[str],
