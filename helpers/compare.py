@@ -13,7 +13,8 @@ moved into place only when complete.
 Written to ``--out``: ``results.json`` (every system's strict, lenient with its Wilson interval, F1,
 abstentions, seconds per query; retrieval recall), ``answers.csv`` (one row per question: gold,
 each system's answer and grade, retrieved sources), ``chart.png`` and ``report.md`` (what the
-numbers support: a difference is called real only when its paired interval excludes zero).
+numbers support: a difference is called real by the series' one rule, ``Difference.real``: its
+paired interval excludes zero and the exact McNemar test agrees).
 """
 from __future__ import annotations
 
@@ -24,10 +25,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from . import corpus, evaluate, generation, retrieval, storage
+from . import corpus, evaluate, generation, recipe, retrieval, storage
 from .data import DataError, Document, Question
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .finetune import LoraSettings
 
 CLOSED, RAG, FT, FT_RAG = "closed-book", "rag", "fine-tuned", "fine-tuned + rag"
 OUTPUT_FILES = ("results.json", "answers.csv", "chart.png", "report.md")
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="output folder; must not exist or be empty (see --overwrite)")
     io_group.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     rag = parser.add_argument_group("retrieval (the notebooks' defaults)")
-    rag.add_argument("--k", type=int, default=generation.DEFAULT_K,
+    rag.add_argument("--k", type=int, default=recipe.K,
                      help="passages given to the reader (chosen on training wordings in notebook 00)")
     rag.add_argument("--chunking", choices=retrieval.STRATEGIES, default="paragraph",
                      help="paragraph: blank-line separated; words: windows of --chunk-size words; "
@@ -88,9 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     models_group.add_argument("--embedder", default=None,
                               help="embedder (default: RAGFT_EMBEDDER or all-minilm-l6-v2)")
     ft = parser.add_argument_group("fine-tuning (with --train; the notebooks' LoRA settings)")
-    ft.add_argument("--epochs", type=float, default=6.0, help="training epochs over the pairs")
-    ft.add_argument("--learning-rate", type=float, default=3e-3, help="LoRA learning rate")
-    ft.add_argument("--seed", type=int, default=0, help="training seed")
+    # float(): --epochs 6 on the command line is the float 6.0, and so is the default (the adapter
+    # cache key hashes the value's JSON form, where 6 and 6.0 differ)
+    ft.add_argument("--epochs", type=float, default=float(recipe.QA_SETTINGS.epochs),
+                    help="training epochs over the pairs")
+    ft.add_argument("--learning-rate", type=float, default=recipe.QA_SETTINGS.learning_rate, help="LoRA learning rate")
+    ft.add_argument("--seed", type=int, default=recipe.QA_SETTINGS.seed, help="training seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -203,69 +210,31 @@ def make_chunks(docs: Sequence[Document], args: argparse.Namespace, log: Any = p
 
 
 def run(inputs: Inputs, args: argparse.Namespace, log: Any = print) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Answer every question with every system; returns (results, one row per question)."""
-    from . import finetune, models
+    """Answer every question with every system; returns (results, one row per question).
+
+    The steps: build the index (:func:`build_index`); answer closed-book and with RAG
+    (:func:`answer_base`); with training pairs, train the adapter and answer with it, alone and
+    with RAG (:func:`answer_fine_tuned`); grade; summarize each system (:func:`summarize_systems`)
+    and compare them in pairs (:func:`compare_systems`); one row per question (:func:`answer_rows`).
+    """
+    from . import models
 
     began = time.perf_counter()
-    progress = not args.quiet
     questions, texts = inputs.questions, [q.text for q in inputs.questions]
     log(f"{len(inputs.docs)} documents, {len(questions)} questions"
         + (f", {len(inputs.pairs)} training pairs" if inputs.pairs else ""))
     generator, tokenizer = models.load_generator(args.generator)
-    embedder = models.load_embedder(args.embedder)
-    chunks = make_chunks(inputs.docs, args, log)
-    start = time.perf_counter()
-    index = retrieval.VectorIndex.build(embedder, chunks, show_progress=progress)
-    index_seconds = time.perf_counter() - start
+    index, index_seconds = build_index(inputs.docs, args, log)
     # rank more chunks than the reader gets, so recall@k counts k distinct documents
     ranked = index.search_many(texts, k=min(len(index), max(3 * args.k, 10)))
-    answers: dict[str, list[generation.Answer]] = {}
-    passages: dict[str, list[list[retrieval.Passage]]] = {}
-    answers[CLOSED] = generation.answer_closed_book(generator, tokenizer, texts, progress=_label(CLOSED, progress))
-    answers[RAG], passages[RAG] = generation.answer_with_rag(generator, tokenizer, index, texts, k=args.k,
-                                                             progress=_label(RAG, progress))
+    answers, passages = answer_base(generator, tokenizer, index, texts, args)
     training: dict[str, Any] | None = None
     if inputs.pairs:
-        from dataclasses import replace
-
-        layers = generator.config.num_hidden_layers     # adapt the top 10 layers, or all of a smaller model
-        settings = replace(finetune.LoraSettings(epochs=args.epochs), learning_rate=args.learning_rate, seed=args.seed,
-                           top_layers=min(finetune.LoraSettings.top_layers or layers, layers))
-        examples = finetune.qa_examples(inputs.pairs, tokenizer)
-        run_ = finetune.train_lora("qa", examples, settings, generator=args.generator, progress=progress)
-        training = {"pairs": len(inputs.pairs), "epochs": settings.epochs, "learning_rate": settings.learning_rate,
-                    "seed": settings.seed, "supervised_tokens_per_epoch": run_.n_tokens,
-                    "train_seconds": round(run_.train_seconds, 1), "cached": run_.cached,
-                    "final_loss": run_.losses[-1], "adapter": str(run_.adapter_dir)}
-        answers[FT] = generation.answer_closed_book(run_.model, tokenizer, texts, progress=_label(FT, progress))
-        answers[FT_RAG], passages[FT_RAG] = generation.answer_with_rag(run_.model, tokenizer, index, texts, k=args.k,
-                                                                       progress=_label(FT_RAG, progress))
+        training = answer_fine_tuned(inputs.pairs, generator, tokenizer, index, texts, args, answers, passages)
     graded = {name: evaluate.grade(questions, replies) for name, replies in answers.items()}
-    systems = {}
-    for name, rows in graded.items():
-        s = evaluate.summarize(rows)
-        systems[name] = {"lenient": s["contains"].mean, "strict": s["exact"].mean, "f1": s["f1"].mean,
-                         "lenient_ci": [s["contains"].low, s["contains"].high],
-                         "abstained": s["abstained"].mean, "hedged": sum(r.hedged for r in rows),
-                         "seconds_per_query": sum(a.seconds for a in answers[name]) / len(rows),
-                         "prompt_tokens": sum(a.prompt_tokens for a in answers[name]) / len(rows)}
-    comparisons = {}
-    for a, b in COMPARISONS:
-        if a in graded and b in graded:
-            d = evaluate.paired_difference(graded[a], graded[b])
-            # With few questions a percentile bootstrap can exclude zero on 4 discordant questions;
-            # here a difference is called real only when the exact McNemar test agrees (p < 0.05).
-            real = d.real and d.p_value < 0.05
-            ci = f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
-            detail = f"only {a} right: {d.a_only}, only {b} right: {d.b_only}, McNemar p = {d.p_value:.3f}"
-            verdict = (f"lenient, {a} minus {b}: {ci}, "
-                       + ("a real difference" if real else "no detectable difference")
-                       + f" at n = {d.n} questions ({detail})")
-            comparisons[f"{a} - {b}"] = {"difference": d.mean, "ci": [d.low, d.high], "real": real,
-                                         "a_only": d.a_only, "b_only": d.b_only, "mcnemar_p": d.p_value,
-                                         "verdict": verdict}
     stages = [evaluate.error_stage(r, [p.text for p in h], q.answers)
               for r, h, q in zip(graded[RAG], passages[RAG], questions)]
+    systems, comparisons = summarize_systems(graded, answers), compare_systems(graded)
     results = {"n_questions": len(questions), "n_documents": len(inputs.docs), "n_chunks": len(index),
                "seconds": round(time.perf_counter() - began, 1), "index_seconds": round(index_seconds, 2),
                "systems": systems, "comparisons": comparisons,
@@ -277,6 +246,107 @@ def run(inputs: Inputs, args: argparse.Namespace, log: Any = print) -> tuple[dic
                             "chunk_overlap": args.chunk_overlap, "generator": models.generator_path(args.generator),
                             "embedder": models.embedder_path(args.embedder), "system_prompt": generation.SYSTEM_PROMPT},
                "skipped_files": [str(s.path) for s in inputs.skipped]}
+    return results, answer_rows(questions, answers, graded, stages, passages[RAG])
+
+
+def build_index(docs: Sequence[Document], args: argparse.Namespace,
+                log: Any = print) -> tuple[retrieval.VectorIndex, float]:
+    """Load the embedder, chunk ``docs`` (:func:`make_chunks`) and index them; returns the index
+    and the seconds the index build took."""
+    from . import models
+
+    embedder = models.load_embedder(args.embedder)
+    chunks = make_chunks(docs, args, log)
+    start = time.perf_counter()
+    index = retrieval.VectorIndex.build(embedder, chunks, show_progress=not args.quiet)
+    return index, time.perf_counter() - start
+
+
+def answer_base(generator: Any, tokenizer: Any, index: retrieval.VectorIndex, texts: Sequence[str],
+                args: argparse.Namespace) -> tuple[dict[str, list[generation.Answer]],
+                                                   dict[str, list[list[retrieval.Passage]]]]:
+    """The base model's answers closed-book and with the top ``--k`` passages; returns the answers
+    and the passages each RAG answer read, by system name."""
+    progress = not args.quiet
+    answers: dict[str, list[generation.Answer]] = {}
+    passages: dict[str, list[list[retrieval.Passage]]] = {}
+    answers[CLOSED] = generation.answer_closed_book(generator, tokenizer, texts, progress=_label(CLOSED, progress))
+    answers[RAG], passages[RAG] = generation.answer_with_rag(generator, tokenizer, index, texts, k=args.k,
+                                                             progress=_label(RAG, progress))
+    return answers, passages
+
+
+def fine_tuning_settings(args: argparse.Namespace, n_layers: int) -> "LoraSettings":
+    """The series' Q&A LoRA recipe (:data:`helpers.recipe.QA_SETTINGS`) with the command line's
+    epochs, learning rate and seed, adapting the top layers the recipe names, or all ``n_layers``
+    of a smaller model."""
+    from dataclasses import replace
+
+    return replace(recipe.QA_SETTINGS, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
+                   top_layers=min(recipe.QA_SETTINGS.top_layers or n_layers, n_layers))
+
+
+def answer_fine_tuned(pairs: Sequence[tuple[str, str]], generator: Any, tokenizer: Any,
+                      index: retrieval.VectorIndex, texts: Sequence[str], args: argparse.Namespace,
+                      answers: dict[str, list[generation.Answer]],
+                      passages: dict[str, list[list[retrieval.Passage]]]) -> dict[str, Any]:
+    """Train (or load from the cache) a Q&A adapter on ``pairs`` and add its answers, alone and with
+    RAG, to ``answers`` and ``passages``; returns what the report says about the training."""
+    from . import finetune
+
+    progress = not args.quiet
+    settings = fine_tuning_settings(args, generator.config.num_hidden_layers)
+    examples = finetune.qa_examples(pairs, tokenizer)
+    run_ = finetune.train_lora("qa", examples, settings, generator=args.generator, progress=progress)
+    training = {"pairs": len(pairs), "epochs": settings.epochs, "learning_rate": settings.learning_rate,
+                "seed": settings.seed, "supervised_tokens_per_epoch": run_.n_tokens,
+                "train_seconds": round(run_.train_seconds, 1), "cached": run_.cached,
+                "final_loss": run_.losses[-1], "adapter": str(run_.adapter_dir)}
+    answers[FT] = generation.answer_closed_book(run_.model, tokenizer, texts, progress=_label(FT, progress))
+    answers[FT_RAG], passages[FT_RAG] = generation.answer_with_rag(run_.model, tokenizer, index, texts, k=args.k,
+                                                                   progress=_label(FT_RAG, progress))
+    return training
+
+
+def summarize_systems(graded: dict[str, list[evaluate.Graded]],
+                      answers: dict[str, list[generation.Answer]]) -> dict[str, dict[str, Any]]:
+    """Each system's shares (lenient with its Wilson interval, strict, F1, abstained), hedged
+    replies, and mean seconds and prompt tokens per query."""
+    systems = {}
+    for name, rows in graded.items():
+        s = evaluate.summarize(rows)
+        systems[name] = {"lenient": s["contains"].mean, "strict": s["exact"].mean, "f1": s["f1"].mean,
+                         "lenient_ci": [s["contains"].low, s["contains"].high],
+                         "abstained": s["abstained"].mean, "hedged": sum(r.hedged for r in rows),
+                         "seconds_per_query": sum(a.seconds for a in answers[name]) / len(rows),
+                         "prompt_tokens": sum(a.prompt_tokens for a in answers[name]) / len(rows)}
+    return systems
+
+
+def compare_systems(graded: dict[str, list[evaluate.Graded]]) -> dict[str, dict[str, Any]]:
+    """The paired comparisons of :data:`COMPARISONS` whose two systems ran, keyed ``"a - b"``."""
+    comparisons = {}
+    for a, b in COMPARISONS:
+        if a in graded and b in graded:
+            # the user's question ids are not the series' facts: each question is its own unit
+            d = evaluate.paired_difference(graded[a], graded[b], clusters={})
+            real = d.real   # the series' one rule (helpers.statistics.Difference.real); none of our own
+            ci = f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
+            detail = f"only {a} right: {d.a_only}, only {b} right: {d.b_only}, McNemar p = {d.p_value:.3f}"
+            verdict = (f"lenient, {a} minus {b}: {ci}, "
+                       + ("a real difference" if real else "no detectable difference")
+                       + f" at n = {d.n} questions ({detail})")
+            comparisons[f"{a} - {b}"] = {"difference": d.mean, "ci": [d.low, d.high], "real": real,
+                                         "a_only": d.a_only, "b_only": d.b_only, "mcnemar_p": d.p_value,
+                                         "verdict": verdict}
+    return comparisons
+
+
+def answer_rows(questions: Sequence[Question], answers: dict[str, list[generation.Answer]],
+                graded: dict[str, list[evaluate.Graded]], stages: Sequence[str],
+                rag_passages: Sequence[Sequence[retrieval.Passage]]) -> list[dict[str, Any]]:
+    """One row per question for ``answers.csv``: gold, each system's answer and grade, RAG's error
+    stage and the passages RAG read."""
     rows = []
     for i, q in enumerate(questions):
         row: dict[str, Any] = {"id": q.qid, "question": q.text, "gold": " | ".join(q.answers),
@@ -287,9 +357,9 @@ def run(inputs: Inputs, args: argparse.Namespace, log: Any = print) -> tuple[dic
             row[f"{name}: grade"] = ("correct" if g.contains else "hedged (answer beside another value)" if g.hedged
                                      else "abstained" if g.abstained else "wrong")
         row["rag: error stage"] = stages[i]
-        row["retrieved"] = "; ".join(f"{p.chunk.chunk_id} ({p.score:.2f})" for p in passages[RAG][i])
+        row["retrieved"] = "; ".join(f"{p.chunk.chunk_id} ({p.score:.2f})" for p in rag_passages[i])
         rows.append(row)
-    return results, rows
+    return rows
 
 
 def _label(system: str, progress: bool) -> str | None:

@@ -17,7 +17,8 @@ from .abstention import is_abstention
 from .grading import (ERROR_STAGES, OUTCOMES, REPLY_OUTCOMES, VALUE_OUTCOMES, Graded, as_records,
                       competing_value, contains_answer, dedupe, error_stage, exact_match, fact_of, grade,
                       normalize_answer, numbers_in, oracle_passages, outcome, outcome_shares, recall_at_k,
-                      reciprocal_rank, reply_outcome, reply_outcome_shares, token_f1, value_outcome)
+                      quantities, reciprocal_rank, reply_outcome, reply_outcome_shares, states_answer, token_f1,
+                      value_outcome)
 from .statistics import (BINARY_METRICS, DetectorScores, Difference, Estimate, auc, bootstrap_ci,
                          detector_scores, holm, paired_difference, paired_values, proportion,
                          separating_threshold, summarize, summary_table, wilson)
@@ -25,7 +26,8 @@ from .statistics import (BINARY_METRICS, DetectorScores, Difference, Estimate, a
 __all__ = ["is_abstention", "ERROR_STAGES", "OUTCOMES", "REPLY_OUTCOMES", "VALUE_OUTCOMES", "Graded", "as_records",
            "competing_value", "contains_answer", "dedupe", "error_stage", "exact_match", "fact_of", "grade",
            "normalize_answer", "numbers_in", "oracle_passages", "outcome", "outcome_shares", "recall_at_k",
-           "reciprocal_rank", "reply_outcome", "reply_outcome_shares", "token_f1", "value_outcome",
+           "quantities", "reciprocal_rank", "reply_outcome", "reply_outcome_shares", "states_answer", "token_f1",
+           "value_outcome",
            "BINARY_METRICS", "DetectorScores", "Difference", "Estimate", "auc", "bootstrap_ci", "detector_scores",
            "holm", "paired_difference", "paired_values", "proportion", "separating_threshold", "summarize",
            "summary_table", "wilson"]
