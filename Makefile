@@ -56,6 +56,7 @@ lab: $(STAMP)
 # Notebooks save their numbers to results/; under test they go to a scratch folder instead, so a
 # test run never dirties the committed results (only `make notebooks` updates those).
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(CI_ENV) RAGFT_RESULTS_DIR=$(CURDIR)/.cache/test-results $(BIN)/python -m pytest tests notebooks $(NBVAL) --ignore=notebooks/clean
 
 unit: $(STAMP)

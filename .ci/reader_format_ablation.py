@@ -71,7 +71,7 @@ def main() -> None:
     table = {}
     for name, v in variants.items():
         k = v.get("k", K)
-        prompts = [v["build"](q.text, h[:k]) for q, h in zip(questions, hits)]
+        prompts = [v["build"](q.text, h[:k]) for q, h in zip(questions, hits, strict=True)]
         began = time.perf_counter()
         answers = generation.generate(generator, tokenizer, prompts, max_new_tokens=v.get("max_new_tokens", 24),
                                       first_line=v.get("first_line", True), prefill=v.get("prefill", ""),

@@ -71,7 +71,7 @@ def real_embeddings() -> dict[str, dict[str, float]]:
         build_s = time.perf_counter() - start
         assert len(chunks) == n, f"{n} synthetic documents gave {len(chunks)} chunks"
         queries = vectors[rng.sample(range(n), N_QUERIES)]
-        lat = _latencies(lambda q: index._index.search(q, 5), queries)
+        lat = _latencies(lambda q, index=index: index._index.search(q, 5), queries)
         out[str(n)] = {"chunks": n, "embed_seconds": embed_s, "chunks_per_second": n / embed_s,
                        "build_seconds": build_s, "index_kind": index.kind,
                        "index_mb": n * vectors.shape[1] * 4 / 2**20, "rss_growth_mb": _rss_mb() - before, **lat}
@@ -99,11 +99,11 @@ def exact_vs_approximate(dim: int) -> dict[str, dict[str, float]]:
         approx.add(vectors)
         _, truth = exact.search(queries, 10)
         _, found = approx.search(queries, 10)
-        recall = float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found)]))
+        recall = float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)]))
         row = {"vectors": n, "approx_build_seconds": approx_build, "recall_at_10": recall,
                "nlist": approx.nlist, "nprobe": approx.nprobe,
-               **{f"exact_{k}": v for k, v in _latencies(lambda q: exact.search(q, 10), queries).items()},
-               **{f"approx_{k}": v for k, v in _latencies(lambda q: approx.search(q, 10), queries).items()}}
+               **{f"exact_{k}": v for k, v in _latencies(lambda q, exact=exact: exact.search(q, 10), queries).items()},
+               **{f"approx_{k}": v for k, v in _latencies(lambda q, approx=approx: approx.search(q, 10), queries).items()}}
         out[str(n)] = row
         print(f"{n} vectors: exact {row['exact_median_ms']:.2f} ms, approximate {row['approx_median_ms']:.2f} ms "
               f"(recall@10 {recall:.3f}, nlist {approx.nlist}, nprobe {approx.nprobe})", flush=True)

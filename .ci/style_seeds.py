@@ -37,7 +37,7 @@ def main() -> None:
         model = kept.run.model
         closed = generation.generate(model, tokenizer, [generation.closed_book_messages(q) for q in texts],
                                      max_new_tokens=MAX_NEW)
-        rag = generation.generate(model, tokenizer, [generation.rag_messages(q, h) for q, h in zip(texts, hits)],
+        rag = generation.generate(model, tokenizer, [generation.rag_messages(q, h) for q, h in zip(texts, hits, strict=True)],
                                   max_new_tokens=MAX_NEW)
         gen = generation.answer_closed_book(model, tokenizer, [q.text for q in general], max_new_tokens=MAX_NEW)
         rows[str(seed)] = {

@@ -178,7 +178,7 @@ def _retrieval_scores(questions: Sequence[Question], hits: Sequence[Sequence[ret
                       reader_hits: Sequence[Sequence[retrieval.Passage]], k: int) -> dict[str, Any]:
     """Document recall@1 and @k on questions that name their ``doc``, and how often an accepted
     answer is written inside the passages the reader saw (all questions)."""
-    with_doc = [(q, h) for q, h in zip(questions, hits) if q.doc_ids]
+    with_doc = [(q, h) for q, h in zip(questions, hits, strict=True) if q.doc_ids]
     out: dict[str, Any] = {"k": k, "questions_with_doc": len(with_doc)}
     for at in sorted({1, k}):
         if with_doc:
@@ -187,7 +187,7 @@ def _retrieval_scores(questions: Sequence[Question], hits: Sequence[Sequence[ret
         else:
             out[f"recall@{at}"] = None
     out["recall@k"] = out[f"recall@{k}"]
-    inside = [any(evaluate.contains_answer(p.text, q.answers) for p in h) for q, h in zip(questions, reader_hits)]
+    inside = [any(evaluate.contains_answer(p.text, q.answers) for p in h) for q, h in zip(questions, reader_hits, strict=True)]
     out["answer_in_passages"] = sum(inside) / len(inside)
     return out
 
@@ -233,7 +233,7 @@ def run(inputs: Inputs, args: argparse.Namespace, log: Any = print) -> tuple[dic
         training = answer_fine_tuned(inputs.pairs, generator, tokenizer, index, texts, args, answers, passages)
     graded = {name: evaluate.grade(questions, replies) for name, replies in answers.items()}
     stages = [evaluate.error_stage(r, [p.text for p in h], q.answers)
-              for r, h, q in zip(graded[RAG], passages[RAG], questions)]
+              for r, h, q in zip(graded[RAG], passages[RAG], questions, strict=True)]
     systems, comparisons = summarize_systems(graded, answers), compare_systems(graded)
     results = {"n_questions": len(questions), "n_documents": len(inputs.docs), "n_chunks": len(index),
                "seconds": round(time.perf_counter() - began, 1), "index_seconds": round(index_seconds, 2),
@@ -383,12 +383,12 @@ def report_markdown(results: dict[str, Any]) -> str:
     """A short report whose every sentence follows from ``results``."""
     n = results["n_questions"]
     r = results["retrieval"]
-    out = [f"# RAG vs fine-tuning on your documents\n",
+    out = ["# RAG vs fine-tuning on your documents\n",
            f"{results['n_documents']} documents ({results['n_chunks']} chunks), {n} questions; "
            f"run time {results['seconds']:.0f} s. Lenient = an accepted answer appears in the reply "
            f"(and no competing value); strict = the reply is exactly an accepted answer.\n",
            "```", table_text(results), "```\n", "## What the numbers support\n"]
-    for key, c in results["comparisons"].items():
+    for c in results["comparisons"].values():
         out.append(f"- {c['verdict']}.")
     if not results["comparisons"]:
         out.append("- No comparison was run.")

@@ -72,7 +72,7 @@ def _plain_text(path: Path) -> str:
                               "save it as UTF-8") from None
     if not text.strip():
         raise DataError(path, "the file is empty")
-    if not "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#")).strip():
+    if not "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip():
         raise DataError(path, "the file holds only headings, no text to retrieve")
     return text
 

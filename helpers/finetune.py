@@ -225,7 +225,7 @@ def chat_examples(prompts: Sequence["generation.Messages"], answers: Sequence[st
     if not prompts:
         raise ValueError("no training pairs given")
     examples = []
-    for messages, answer in zip(prompts, answers):
+    for messages, answer in zip(prompts, answers, strict=True):
         prompt_ids = tokenizer(generation.render(tokenizer, messages), add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
         if len(prompt_ids) + len(answer_ids) > max_length:
@@ -261,7 +261,7 @@ def lm_examples(texts: Sequence[str], tokenizer: "PreTrainedTokenizerBase",
         cuts = list(range(0, len(ids), max_length))
         if len(cuts) > 1 and len(ids) - cuts[-1] == 1:
             cuts[-1] -= 1   # a 1-token block predicts nothing: give the tail one more token
-        blocks += [ids[a:b] for a, b in zip(cuts, cuts[1:] + [len(ids)])]
+        blocks += [ids[a:b] for a, b in zip(cuts, cuts[1:] + [len(ids)], strict=True)]
     return [{"input_ids": b, "attention_mask": [1] * len(b), "labels": list(b)} for b in blocks]
 
 

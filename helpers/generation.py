@@ -202,7 +202,7 @@ def answer_with_rag(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBas
     Returns the answers and, for each question, the passages it was given (its sources).
     """
     hits = index.search_many(list(questions), k=k)
-    answers = generate(model, tokenizer, [rag_messages(q, h, system) for q, h in zip(questions, hits)], **kwargs)
+    answers = generate(model, tokenizer, [rag_messages(q, h, system) for q, h in zip(questions, hits, strict=True)], **kwargs)
     return answers, hits
 
 
@@ -215,7 +215,7 @@ def abstain_below(answers: Sequence[Answer], hits: Sequence[Sequence[Passage]], 
     if len(answers) != len(hits):
         raise ValueError(f"{len(answers)} answers but {len(hits)} retrieval results")
     out = []
-    for answer, passages in zip(answers, hits):
+    for answer, passages in zip(answers, hits, strict=True):
         best = max((p.score for p in passages), default=float("-inf"))
         out.append(answer if best >= threshold else Answer(IDK_REPLY, answer.prompt_tokens, 0, answer.seconds))
     return out

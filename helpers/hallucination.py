@@ -97,9 +97,9 @@ def threshold_curve(answerable: Sequence[Graded], answerable_scores: Sequence[fl
         kept = [s >= t for s in answerable_scores]
         points.append(CurvePoint(
             threshold=float(t),
-            accuracy=sum(r.contains and k for r, k in zip(answerable, kept)) / len(answerable),
-            invented=sum(r.invented and s >= t for r, s in zip(unanswerable, unanswerable_scores)) / len(unanswerable),
-            abstained=sum(r.abstained or not k for r, k in zip(answerable, kept)) / len(answerable)))
+            accuracy=sum(r.contains and k for r, k in zip(answerable, kept, strict=True)) / len(answerable),
+            invented=sum(r.invented and s >= t for r, s in zip(unanswerable, unanswerable_scores, strict=True)) / len(unanswerable),
+            abstained=sum(r.abstained or not k for r, k in zip(answerable, kept, strict=True)) / len(answerable)))
     return points
 
 

@@ -73,7 +73,7 @@ def bars_with_ci(ax: "Axes", estimates: Mapping[str, "Estimate"], ylabel: str = 
            [estimates[k].high - estimates[k].mean for k in labels]]
     bars = ax.bar(labels, means, yerr=err, capsize=4, color=colors or [color(k) for k in labels])
     # labels sit above the upper end of the error bar (never on it), rounded like the tables (0.00)
-    for bar, key in zip(bars, labels):
+    for bar, key in zip(bars, labels, strict=True):
         ax.annotate(f"{estimates[key].mean:.2f}", (bar.get_x() + bar.get_width() / 2, estimates[key].high),
                     xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8)
     ax.set_ylim(*ylim)
@@ -90,10 +90,10 @@ def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order:
     for outcome in order:
         values = [shares[s].get(outcome, 0.0) for s in systems]
         ax.barh(systems, values, left=left, color=color(outcome), label=outcome)
-        for i, (v, x) in enumerate(zip(values, left)):
+        for i, (v, x) in enumerate(zip(values, left, strict=True)):
             if v >= 0.06:
                 ax.text(x + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=9)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(False)

@@ -67,7 +67,7 @@ def reader_items(questions: Sequence[Question], chunks: Sequence[Chunk], index: 
     wanted = n_distractors + (1 if keep_gold < 1.0 else 0)   # one more replaces a left-out gold passage
     found = index.search_many([q.text for q in questions], k=wanted + 12)
     items = []
-    for n, (q, hits) in enumerate(zip(questions, found)):
+    for n, (q, hits) in enumerate(zip(questions, found, strict=True)):
         gold_chunk = evaluate.oracle_passages(chunks, q)[0]
         # a distractor must not hold an accepted answer: a fact can be stated in documents besides the
         # ones its question needs (the founders' page names the current CEO too)

@@ -165,7 +165,7 @@ class VectorIndex:
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
         ids = np.arange(self._next_id, self._next_id + len(chunks), dtype="int64")
         self._index.add_with_ids(vectors, ids)
-        self._chunks.update(zip(ids.tolist(), chunks))
+        self._chunks.update(zip(ids.tolist(), chunks, strict=True))
         self._next_id += len(chunks)
         return len(chunks)
 
@@ -237,8 +237,8 @@ class VectorIndex:
             raise ValueError("the index is empty: build it or add chunks first")
         k = min(k, len(self._chunks))
         scores, ids = self._index.search(self._embed(list(queries)), k)
-        return [[Passage(self._chunks[int(i)], float(s), rank) for rank, (s, i) in enumerate(zip(row_s, row_i), 1)
-                 if i >= 0] for row_s, row_i in zip(scores, ids)]
+        return [[Passage(self._chunks[int(i)], float(s), rank) for rank, (s, i) in enumerate(zip(row_s, row_i, strict=True), 1)
+                 if i >= 0] for row_s, row_i in zip(scores, ids, strict=True)]
 
     def search(self, query: str, k: int = 3) -> list[Passage]:
         """Top-``k`` passages for one query, best first."""

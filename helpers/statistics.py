@@ -281,9 +281,9 @@ def detector_scores(labels: Sequence[bool], predictions: Sequence[bool]) -> Dete
     interval over the replies it is computed on (precision: those flagged; recall: those labelled)."""
     if len(labels) != len(predictions):
         raise ValueError(f"{len(labels)} labels but {len(predictions)} predictions")
-    tp = sum(bool(l) and bool(p) for l, p in zip(labels, predictions))
-    fp = sum(not l and bool(p) for l, p in zip(labels, predictions))
-    fn = sum(bool(l) and not p for l, p in zip(labels, predictions))
+    tp = sum(bool(y) and bool(p) for y, p in zip(labels, predictions, strict=True))
+    fp = sum(not y and bool(p) for y, p in zip(labels, predictions, strict=True))
+    fn = sum(bool(y) and not p for y, p in zip(labels, predictions, strict=True))
     return DetectorScores(n=len(labels), tp=tp, fp=fp, fn=fn,
                           precision=wilson(tp, tp + fp) if tp + fp else None,
                           recall=wilson(tp, tp + fn) if tp + fn else None)

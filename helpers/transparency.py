@@ -24,7 +24,6 @@ from .evaluate import Graded, contains_answer
 if TYPE_CHECKING:  # pragma: no cover
     from peft import PeftModel
 
-    from .retrieval import Passage
 
 TRACE_STAGES = ("correct", "retrieval miss", "reading error", "unsupported claim")
 

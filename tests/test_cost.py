@@ -85,7 +85,7 @@ def test_break_even_and_cheapest():
 def test_token_costs_recover_known_rates_and_refuse_collinear_lengths():
     prompt = [10, 50, 100, 20, 80, 60]
     new = [5, 2, 10, 20, 1, 8]
-    seconds = [0.1 + 0.001 * p + 0.05 * n for p, n in zip(prompt, new)]
+    seconds = [0.1 + 0.001 * p + 0.05 * n for p, n in zip(prompt, new, strict=True)]
     fit = cost.token_costs(prompt, new, seconds)
     assert math.isclose(fit.fixed, 0.1, abs_tol=1e-9) and math.isclose(fit.per_prompt_token, 0.001, abs_tol=1e-9)
     assert math.isclose(fit.per_new_token, 0.05, abs_tol=1e-9) and fit.n == 6

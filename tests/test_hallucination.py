@@ -49,7 +49,7 @@ def test_threshold_curve_equals_grading_abstain_below():
     thresholds = [0.0, 0.5, 0.85, 1.0]
     curve = hallucination.threshold_curve(evaluate.grade(answerable, answers[:3]), scores[:3],
                                           evaluate.grade(unanswerable, answers[3:]), scores[3:], thresholds)
-    for t, point in zip(thresholds, curve):
+    for t, point in zip(thresholds, curve, strict=True):
         rows = evaluate.grade(answerable + unanswerable, generation.abstain_below(answers, hits, t))
         assert point.accuracy == pytest.approx(sum(r.contains for r in rows[:3]) / 3)
         assert point.invented == pytest.approx(sum(r.invented for r in rows[3:]) / 2)

@@ -22,7 +22,7 @@ def test_items_hold_gold_and_distractors_from_other_documents(kb):
     docs, chunks, index = kb
     items = reader.reader_items(_questions(5), chunks, index, n_distractors=2, keep_gold=0.8, seed=0)
     assert sum(i.has_gold for i in items) == 4
-    for item, q in zip(items, _questions(5)):
+    for item, q in zip(items, _questions(5), strict=True):
         assert len(item.passages) == 3 and item.answer == q.answers[0]
         golds = [p for p in item.passages if p.doc_id in q.doc_ids]
         assert len(golds) == (1 if item.has_gold else 0)

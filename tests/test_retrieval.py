@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.data import Document
 from helpers import retrieval
+from helpers.data import Document
 from helpers.retrieval import VectorIndex, chunk_documents
 
 
@@ -99,7 +99,7 @@ def test_big_index_is_approximate_and_still_updates_and_saves(embedder, tmp_path
     assert exact.kind == "exact" and approx.kind == "approximate"
     queries = [c.text for c in chunks[:20]]
     overlap = [len({p.chunk.chunk_id for p in a} & {p.chunk.chunk_id for p in e}) / 5
-               for a, e in zip(approx.search_many(queries, 5), exact.search_many(queries, 5))]
+               for a, e in zip(approx.search_many(queries, 5), exact.search_many(queries, 5), strict=True)]
     assert sum(overlap) / len(overlap) >= 0.6, "the approximate index finds most of what exact search finds"
     report = approx.update(retrieval.chunk_documents(docs[:100], "document"))
     assert report["removed"] == [d.doc_id for d in docs[100:]] and len(approx) == 100
