@@ -3,7 +3,8 @@
 One module per concern. Imports flow one way: a module imports only modules on the rows below its
 own (``tests/test_package_map.py`` checks every import of every module against this map)::
 
-    compare                     the series' comparison on your own documents (python -m helpers.compare)
+    compare, preflight          the series' comparison on your own documents (python -m helpers.compare);
+                                  is this machine ready? (make check: python -m helpers.preflight)
     hallucination, style,       one notebook's questions and measurements each: 04, 03, 08 (trained
       reader, cost,               reader), 06, 05, 07
       transparency, expertise
@@ -31,4 +32,4 @@ Import the modules you need, e.g. ``from helpers import data, retrieval``. Nothi
 
 __all__ = ["config", "storage", "data", "retrieval", "abstention", "grading", "statistics", "evaluate", "plotting",
            "claims", "results", "answer_cache", "models", "corpus", "generation", "finetune", "recipe",
-           "hallucination", "style", "reader", "cost", "transparency", "expertise", "compare"]
+           "hallucination", "style", "reader", "cost", "transparency", "expertise", "compare", "preflight"]
