@@ -11,7 +11,9 @@ real model output:
 
 ``--check`` regenerates and reports every labelled record whose reply differs from the fresh one
 (after a change to the prompt or to ``generation.generate`` some will; the labels then need
-reading again for those records only).
+reading again for those records only). It checks only the records this script made: the replies
+the series' own notebooks graded (ids ``r<NN>-...``, source ``results/replies/...``) were drawn by
+``.ci/sample_series_replies.py`` from the notebooks' stored reply files.
 
 Sources, each record tagged with its ``source``:
 
@@ -119,7 +121,7 @@ def notebook_replies(notebooks: tuple[str, ...] = NOTEBOOKS) -> list[dict]:
                             continue
                         replies = [c for c in header if c and c not in ("question", "gold")]
                         for row in table[1:]:
-                            cells = dict(zip(header, (_unescape(c) for c in row)))
+                            cells = dict(zip(header, (_unescape(c) for c in row), strict=True))
                             for column in replies:
                                 reply = cells.get(column, "")
                                 if reply.endswith("..."):      # shortened for display
@@ -189,12 +191,12 @@ def generated_replies() -> list[dict]:
 
     def add(source: str, prefix: str, ids: list[str], questions: list[str], replies: list[str]) -> None:
         records.extend({"id": f"{prefix}-{qid}", "source": source, "question": question, "reply": reply}
-                       for qid, question, reply in zip(ids, questions, replies))
+                       for qid, question, reply in zip(ids, questions, replies, strict=True))
 
     cb = [(u.id, u.question) for u in unanswerable]
     add("closed-book", "cb", [i for i, _ in cb], [q for _, q in cb],
         answer([generation.closed_book_messages(q, SYSTEM) for _, q in cb]))
-    add("rag", "rag", ids, questions, answer([generation.rag_messages(q, h, SYSTEM) for q, h in zip(questions, hits)]))
+    add("rag", "rag", ids, questions, answer([generation.rag_messages(q, h, SYSTEM) for q, h in zip(questions, hits, strict=True)]))
     for name, examples in FEW_SHOT.items():
         shots: list[dict[str, str]] = []
         for q, a in examples:
@@ -202,7 +204,7 @@ def generated_replies() -> list[dict]:
                       {"role": "assistant", "content": a}]
         add(f"rag few-shot {name}", f"fs{name}", ids, questions,
             answer([[{"role": "system", "content": SYSTEM}, *shots, *generation.rag_messages(q, h, SYSTEM)[1:]]
-                    for q, h in zip(questions, hits)]))
+                    for q, h in zip(questions, hits, strict=True)]))
     return records
 
 
@@ -231,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.check:
         fresh = {r["id"]: r for r in records}
-        labelled = [json.loads(line) for line in args.check.read_text(encoding="utf-8").splitlines() if line.strip()]
+        labelled = [r for r in (json.loads(line) for line in args.check.read_text(encoding="utf-8").splitlines()
+                                if line.strip())
+                    if not r["source"].startswith("results/replies/")]      # sample_series_replies.py's
         changed = [r for r in labelled if r["id"] not in fresh or fresh[r["id"]]["reply"] != r["reply"]]
         for r in changed:
             now = fresh.get(r["id"], {}).get("reply", "<no longer produced>")

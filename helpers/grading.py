@@ -418,7 +418,7 @@ def grade(questions: Sequence[Question], predictions: Sequence[Any]) -> list[Gra
     rows = []
     for q, pred in zip(questions, predictions, strict=True):
         p = pred if isinstance(pred, str) else pred.text
-        abstained = is_abstention(p)
+        abstained = is_abstention(p, q.text)
         found = states_answer(p, q.answers) if q.answers else False
         hedged = found and competing_value(p, q) is not None
         exact = exact_match(p, q.answers) if q.answers else False
