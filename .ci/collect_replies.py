@@ -11,7 +11,9 @@ real model output:
 
 ``--check`` regenerates and reports every labelled record whose reply differs from the fresh one
 (after a change to the prompt or to ``generation.generate`` some will; the labels then need
-reading again for those records only).
+reading again for those records only). It checks only the records this script made: the replies
+the series' own notebooks graded (ids ``r<NN>-...``, source ``results/replies/...``) were drawn by
+``.ci/sample_series_replies.py`` from the notebooks' stored reply files.
 
 Sources, each record tagged with its ``source``:
 
@@ -231,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.check:
         fresh = {r["id"]: r for r in records}
-        labelled = [json.loads(line) for line in args.check.read_text(encoding="utf-8").splitlines() if line.strip()]
+        labelled = [r for r in (json.loads(line) for line in args.check.read_text(encoding="utf-8").splitlines()
+                                if line.strip())
+                    if not r["source"].startswith("results/replies/")]      # sample_series_replies.py's
         changed = [r for r in labelled if r["id"] not in fresh or fresh[r["id"]]["reply"] != r["reply"]]
         for r in changed:
             now = fresh.get(r["id"], {}).get("reply", "<no longer produced>")

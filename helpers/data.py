@@ -9,9 +9,11 @@ documents in ``kb_v2/manifest.json`` retired or added, and the facts changed acc
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
@@ -28,19 +30,60 @@ _PUNCT = set(string.punctuation)
 _MINUS = re.compile(r"(?<![\w.])[-\u2212](?=\d)")
 _INNER = re.compile(r"(?<=\d)([.:])(?=\d)")
 _KEEP = {"\x00": "-", "\x01": ".", "\x02": ":"}
+# A dash between two digits ("3-5 days", "10–12"): a range, two numbers (see _range_dash).
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)([^\w\s])(?=\d)")
+# A degree sign glued to its number or letter ("-3°C", "-3 ° C"): written "-3 °c".
+_DEGREE = re.compile(r"(?<=\d)\s*°(?:\s*([cf])\b)?")
+# Trailing zeros of a decimal ("4.90", "€9.50", "10.0"), on the placeholder text; not inside a
+# dotted sequence ("1.2.30") and not glued to letters ("v4.10").
+_TRAILING_ZEROS = re.compile(r"(?<![\w\x01\x02])(\d+)\x01(\d*?)0+(?![\w\x01\x02])")
+
+
+def _is_punctuation(ch: str) -> bool:
+    """ASCII punctuation (SQuAD's ``string.punctuation``, which includes symbols such as ``$``) or any
+    Unicode punctuation character (category P*: curly quotes, dashes, guillemets, ...)."""
+    return ch in _PUNCT or (ch > "\x7f" and unicodedata.category(ch).startswith("P"))
+
+
+def _range_dash(match: re.Match[str]) -> str:
+    """A dash (Unicode category Pd, or the minus sign) between two digits separates a range's two
+    numbers: it becomes a space, so that "3-5" is "3 5", never "35"; any other character is kept."""
+    ch = match.group(1)
+    return " " if ch == "\u2212" or unicodedata.category(ch) == "Pd" else ch
 
 
 def normalize_text(text: str, articles: bool = False) -> str:
     """SQuAD v1.1 normalization (lower case, no punctuation, no English articles, single spaces),
-    except that signs, decimal points and clock colons inside numbers are kept.
+    made safe for numbers and for text copied from real documents.
 
-    ``articles=True`` keeps "a", "an" and "the" (grading uses it for answers such as "a year" that
-    would otherwise shrink to a generic word). Used to grade answers (``helpers.evaluate``) and to
-    compare questions (leakage checks).
+    The rules, in order:
+
+    1. Unicode NFKC: compatibility forms become their plain forms (the ligature "ﬁ" is "fi",
+       full-width "４０" is "40", "℃" is "°C", a no-break space is a space); then lower case.
+    2. A degree sign is a token of its own, glued to its scale letter: "-3°C", "-3 ° C" and "-3 °C"
+       all read "-3 °c".
+    3. A leading minus sign ("-" or U+2212 before a digit, not after a letter, digit or point) is
+       kept: "-3 °C" is not "3 °C".
+    4. A dash between two digits ("3-5 days", "10–12 days", "€3-89") separates two numbers: it
+       becomes a space, so a range never reads as one number ("35", "€389").
+    5. A decimal point or a clock colon between digits is kept ("4.9", "13:00"), and a decimal's
+       trailing zeros are dropped ("4.90" is "4.9", "€9.50" is "€9.5", "10.0" is "10"; "4.09" stays).
+       A version number written "4.10" thus reads as "4.1" (no answer in the data is written so).
+    6. Punctuation is deleted (SQuAD: "1,200" is "1200", "co-op" is "coop"): ASCII punctuation and
+       every Unicode punctuation character (category P*), so curly apostrophes, quotes and dashes
+       behave like their ASCII forms. Symbols such as "€" and "°" stay.
+    7. English articles are removed, unless ``articles=True`` (grading keeps them for answers such as
+       "a year" that would otherwise shrink to a generic word); whitespace is collapsed.
+
+    Used to grade answers (``helpers.grading``) and to compare questions (leakage checks).
     """
-    text = _MINUS.sub("\x00", text.lower())
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _DEGREE.sub(lambda m: " °" + (m.group(1) or ""), text)
+    text = _MINUS.sub("\x00", text)
+    text = _BETWEEN_DIGITS.sub(_range_dash, text)
     text = _INNER.sub(lambda m: "\x01" if m.group(1) == "." else "\x02", text)
-    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = _TRAILING_ZEROS.sub(lambda m: m.group(1) + ("\x01" + m.group(2) if m.group(2) else ""), text)
+    text = "".join(ch for ch in text if not _is_punctuation(ch))
     if not articles:
         text = _ARTICLES.sub(" ", text)
     for placeholder, char in _KEEP.items():
@@ -80,6 +123,7 @@ class Fact:
     heldout: tuple[str, ...]      # paraphrases that never appear in any training file
     bridge: str | None = None     # two-document facts: the term linking the documents
     rivals: tuple[str, ...] = ()  # values a confused answer would give instead (see data/README.md)
+    same_as: str | None = None    # the fact this one asks again: same value from the same document
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -230,7 +274,7 @@ def _check_keys(record: dict[str, Any], allowed: set[str], path: Path, line: int
         raise DataError(path, f"unknown key(s) {unknown}; expected only {sorted(allowed)}", line)
 
 
-FACT_KEYS = {"id", "doc", "docs", "bridge", "rivals", "answer", "aliases", "question", "heldout"}
+FACT_KEYS = {"id", "doc", "docs", "bridge", "rivals", "answer", "aliases", "question", "heldout", "same_as"}
 
 
 def _parse_fact(record: dict[str, Any], path: Path, line: int) -> Fact:
@@ -245,7 +289,10 @@ def _parse_fact(record: dict[str, Any], path: Path, line: int) -> Fact:
         heldout=_field(record, "heldout", list, path, line),
         bridge=_field(record, "bridge", str, path, line) if "bridge" in record else None,
         rivals=_field(record, "rivals", list, path, line) if "rivals" in record else (),
+        same_as=_field(record, "same_as", str, path, line) if "same_as" in record else None,
     )
+    if fact.same_as == fact.id:
+        raise DataError(path, f"fact {fact.id}: same_as names the fact itself", line)
     if not fact.docs:
         fact = replace(fact, docs=(fact.doc,))
     if fact.doc not in fact.docs:
@@ -256,6 +303,8 @@ def _parse_fact(record: dict[str, Any], path: Path, line: int) -> Fact:
 
 
 def _read_facts(path: Path) -> list[Fact]:
+    """The facts of one file, each checked; ``same_as`` must name a fact of the same file that is not
+    itself a twin and has the same ``doc`` and ``answer``."""
     facts: list[Fact] = []
     seen: dict[str, int] = {}
     for line, record in read_jsonl(path):
@@ -266,7 +315,39 @@ def _read_facts(path: Path) -> list[Fact]:
         facts.append(fact)
     if not facts:
         raise DataError(path, "no facts in file")
+    by_id = {f.id: f for f in facts}
+    for fact in facts:
+        if fact.same_as is None:
+            continue
+        twin = by_id.get(fact.same_as)
+        if twin is None:
+            raise DataError(path, f"fact {fact.id}: same_as {fact.same_as!r} names no fact of this file", seen[fact.id])
+        if twin.same_as is not None:
+            raise DataError(path, f"fact {fact.id}: same_as {twin.id!r} is itself a twin (of {twin.same_as}); "
+                                  f"name {twin.same_as} instead", seen[fact.id])
+        if (twin.doc, twin.answer) != (fact.doc, fact.answer):
+            raise DataError(path, f"fact {fact.id}: same_as {twin.id!r} asks for another value or document "
+                                  f"({twin.answer!r} in {twin.doc}, not {fact.answer!r} in {fact.doc})", seen[fact.id])
     return facts
+
+
+def fact_clusters(root: Path | None = None) -> dict[str, str]:
+    """``fact id -> cluster id`` for every fact of the knowledge base (``facts.jsonl`` and
+    ``kb_v2/new_facts.jsonl``): a fact with ``same_as`` maps to the fact it repeats, every other fact to
+    itself. The paired bootstrap (:func:`helpers.statistics.paired_values`) resamples a cluster as one
+    unit. Read once per data folder and file version (cached on the files' size and modification time).
+    """
+    root = (root or config.data_dir()).resolve()
+    paths = tuple(p for p in (root / "facts.jsonl", root / "kb_v2" / "new_facts.jsonl") if p.is_file())
+    if not paths:
+        raise DataError(root / "facts.jsonl", "file not found")
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    return dict(_fact_clusters_cached(stamp))
+
+
+@functools.lru_cache(maxsize=4)
+def _fact_clusters_cached(stamp: tuple[tuple[str, int, int], ...]) -> dict[str, str]:
+    return {f.id: f.same_as or f.id for path, _, _ in stamp for f in _read_facts(Path(path))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,32 +545,79 @@ def load_general(root: Path | None = None) -> list[GeneralItem]:
 
 _NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|"
                            r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)\b", re.I)
+# month and weekday names, capitalised (a lower-case "may" is a verb)
+_CALENDAR = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+                       r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_ASKS_WHO = re.compile(r"\bwho(m)?\b", re.I)
+_ASKS_WHERE = re.compile(r"\bwhere\b|\b(which|what)\s+(\w+\s+)?(town|city|village|valley|street|place|country|region|"
+                         r"farm|estate|college|venue)\b", re.I)
+ANSWER_KINDS = ("number", "date", "person", "place", "name", "text")
 
 
-def answer_kind(answer: str) -> str:
-    """``number`` (digits or number words), ``name`` (capitalised) or ``text``."""
+def answer_kind(answer: str, questions: Sequence[str] = ()) -> str:
+    """What kind of value an answer is, one of :data:`ANSWER_KINDS`; rivals are values of the same kind.
+
+    In this order:
+
+    * ``number``: digits or number words ("21 days", "eleven", "Skylark S1");
+    * ``date``: a month or weekday name, capitalised ("November", "October to April", "second
+      Saturday of June", "first Friday of each month");
+    * ``person``: a capitalised answer to a question that asks *who* ("Who is the CEO?", "led by
+      whom?"). The organisations such a question asks for ("Who ships parcels?") count as persons:
+      they answer the same question;
+    * ``place``: a capitalised answer to a question that asks *where* or for a town, city, valley,
+      street, farm, ... ("In which town...?");
+    * ``name``: any other capitalised answer (products, formats, titles, mottos);
+    * ``text``: the rest ("bees", "senior engineer").
+
+    ``questions``: the fact's questions (training and held-out wordings); without them no answer is
+    a person or a place.
+    """
     if re.search(r"\d", answer) or _NUMBER_WORDS.search(answer):
         return "number"
-    return "name" if answer[:1].isupper() else "text"
+    if _CALENDAR.search(answer):
+        return "date"
+    if not answer[:1].isupper():
+        return "text"
+    if any(_ASKS_WHO.search(q) for q in questions):
+        return "person"
+    if any(_ASKS_WHERE.search(q) for q in questions):
+        return "place"
+    return "name"
+
+
+def _fact_kind(fact: Fact) -> str:
+    """:func:`answer_kind` of a fact's answer, read with all its questions."""
+    return answer_kind(fact.answer, (fact.question, *fact.heldout))
 
 
 def rival_answers(fact: Fact, pool: Sequence[Fact]) -> tuple[str, ...]:
-    """Values that compete with ``fact``'s answer: its listed ``rivals``, plus the answers of *other*
-    facts of the same kind (:func:`answer_kind`: name or text) written in one of its documents.
+    """Values that compete with ``fact``'s answer:
+
+    * its listed ``rivals`` (two-document facts, data/README.md), and the answer and aliases of any
+      fact of ``pool`` whose answer or alias is one of them;
+    * the answers *and aliases* of other facts written in one of its documents whose answer is of the
+      same kind (:func:`answer_kind`: a person competes with persons, a place with places, a date with
+      dates, not with each other). Numbers compete through a general rule instead
+      (:func:`helpers.grading.competing_value`), so a number fact gets only its listed rivals.
 
     An answer that states one of these beside the right value is hedging, not answering
-    (``helpers.evaluate`` then withholds lenient credit). Values that occur in one of the fact's own
-    questions, or overlap an accepted answer, are left out: repeating the question is not a hedge.
+    (``helpers.grading`` then withholds lenient credit): "Ferrand (or Marchetti)" hedges when
+    Marchetti is the alias of a rival's answer. Values that occur in one of the fact's own questions,
+    or overlap an accepted answer, are left out: repeating the question is not a hedge.
     """
     own = [normalize_text(a) for a in fact.answers]
     asked = " ".join(normalize_text(q) for q in (fact.question, *fact.heldout))
+    listed = {normalize_text(r) for r in fact.rivals}
+    kind = _fact_kind(fact)
     out: list[str] = list(fact.rivals)
     for other in pool:
-        if other.id == fact.id or not set(other.docs) & set(fact.docs):
+        if other.id == fact.id:
             continue
-        # numbers compete through a general rule in helpers.evaluate (any other number stated)
-        if answer_kind(fact.answer) != "number" and answer_kind(other.answer) == answer_kind(fact.answer):
-            out.append(other.answer)
+        if listed & {normalize_text(a) for a in other.answers}:
+            out += other.answers
+        elif kind != "number" and set(other.docs) & set(fact.docs) and _fact_kind(other) == kind:
+            out += other.answers
     keep = []
     for value in dict.fromkeys(out):
         v = normalize_text(value)

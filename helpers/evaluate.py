@@ -33,10 +33,12 @@ from .grading import (
                       oracle_passages,
                       outcome,
                       outcome_shares,
+                      quantities,
                       recall_at_k,
                       reciprocal_rank,
                       reply_outcome,
                       reply_outcome_shares,
+                      states_answer,
                       token_f1,
                       value_outcome,
 )
@@ -61,7 +63,8 @@ from .statistics import (
 __all__ = ["is_abstention", "ERROR_STAGES", "OUTCOMES", "REPLY_OUTCOMES", "VALUE_OUTCOMES", "Graded", "as_records",
            "competing_value", "contains_answer", "dedupe", "error_stage", "exact_match", "fact_of", "grade",
            "normalize_answer", "numbers_in", "oracle_passages", "outcome", "outcome_shares", "recall_at_k",
-           "reciprocal_rank", "reply_outcome", "reply_outcome_shares", "token_f1", "value_outcome",
+           "quantities", "reciprocal_rank", "reply_outcome", "reply_outcome_shares", "states_answer", "token_f1",
+           "value_outcome",
            "BINARY_METRICS", "DetectorScores", "Difference", "Estimate", "auc", "bootstrap_ci", "detector_scores",
            "holm", "paired_difference", "paired_values", "proportion", "separating_threshold", "summarize",
            "summary_table", "wilson"]

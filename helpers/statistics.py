@@ -3,16 +3,21 @@
 Intervals: proportions of 0/1 outcomes get Wilson score intervals (``scipy.stats.binomtest``), never
 a zero-width interval; means of other scores get a percentile bootstrap (``scipy.stats.bootstrap``);
 a difference between two systems on the same questions gets a paired bootstrap that resamples
-*facts* (the paraphrases of one fact are not independent) and an exact McNemar test.
+*facts* (the paraphrases of one fact are not independent, nor are two facts that ask for one value:
+``same_as`` in ``data/facts.jsonl``) and an exact McNemar test. :attr:`Difference.real` is the
+series' one rule for calling a difference real: both must agree.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .data import fact_clusters
 from .grading import REPLY_OUTCOMES, Graded, fact_of, reply_outcome
+
+ALPHA = 0.05   # the level of the McNemar test in Difference.real (the interval is a 95% interval)
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,10 @@ def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, n_resamples:
 class Difference:
     """System A minus system B on the same questions: a paired comparison.
 
-    ``low``/``high``: 95% paired bootstrap interval that resamples facts (both paraphrases of a fact
-    go together). ``a_only``/``b_only``: questions only A (only B) got right; ``p_value``: exact
-    McNemar test on those discordant pairs. ``real`` is true only when the interval excludes zero.
+    ``low``/``high``: 95% paired bootstrap interval that resamples facts (both paraphrases of a fact,
+    and a fact and its ``same_as`` twin, go together); ``facts``: how many such units. ``a_only`` /
+    ``b_only``: questions on which A (B) scored higher; ``p_value``: exact McNemar (sign) test on
+    those discordant questions. :attr:`real` needs both to agree.
     """
 
     mean: float
@@ -91,19 +97,28 @@ class Difference:
 
     @property
     def real(self) -> bool:
-        return self.low > 0 or self.high < 0
+        """The series' one rule: a difference is real only when the paired interval excludes zero
+        *and* the exact McNemar test on the discordant questions gives p < 0.05.
+
+        Each alone can mislead on few questions: 4 discordant questions all one way out of 20 give a
+        percentile-bootstrap interval that excludes zero, while the exact test gives p = 0.125; and
+        McNemar counts questions, so paraphrases of one fact would count as independent evidence.
+        """
+        return (self.low > 0 or self.high < 0) and self.p_value < ALPHA
 
     @property
     def status(self) -> str:
-        """``real``, ``no detectable difference``, or ``identical scores`` (no question differs, so
-        there is nothing to test): the verdict column of a comparison table."""
+        """``real`` (see :attr:`real`: interval and McNemar test agree), ``no detectable difference``,
+        or ``identical scores`` (no question differs, so there is nothing to test): the verdict column
+        of a comparison table."""
         if self.a_only == self.b_only == 0:
             return "identical scores"
         return "real" if self.real else "no detectable difference"
 
     def verdict(self, a: str = "A", b: str = "B", groups: str | None = "facts") -> str:
-        """One sentence a notebook can print under a comparison. ``groups``: what the resampled
-        units are called ("facts"); ``None`` leaves them out (when each question is its own unit)."""
+        """One sentence a notebook can print under a comparison: "a real difference" when :attr:`real`
+        (interval excludes zero and McNemar p < 0.05), else "no detectable difference". ``groups``: what
+        the resampled units are called ("facts"); ``None`` leaves them out (each question its own unit)."""
         where = f"n = {self.n} questions" + (f" ({self.facts} {groups})" if groups else "")
         ci = f"{self.mean:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
         if not self.real:
@@ -115,23 +130,30 @@ class Difference:
 
 
 def paired_values(qids: Sequence[str], a: Sequence[float], b: Sequence[float], seed: int = 0,
-                  n_resamples: int = 4000) -> Difference:
+                  n_resamples: int = 4000, clusters: Mapping[str, str] | None = None) -> Difference:
     """Mean of ``a - b`` over the same questions (ids ``qids``, ``FACT/tag``), with a paired interval.
 
     When two systems answer the *same* questions, comparing per-question differences is much more
     sensitive than checking whether two separate intervals overlap: the question-to-question
     variation both systems share cancels out. Facts (the part of the id before ``/``), not questions,
-    are resampled, so the two paraphrases of one fact are not counted as independent evidence. For
-    0/1 scores the exact McNemar test on the discordant questions is reported too.
+    are resampled, so the two paraphrases of one fact are not counted as independent evidence; and
+    ``clusters`` (fact id -> cluster id) puts facts that are one fact asked twice into one unit. By
+    default it is :func:`helpers.data.fact_clusters`, the ``same_as`` links of the series' facts; an
+    id it does not know (another corpus's question ids) is its own unit, and ``clusters={}`` makes
+    every fact its own unit. The exact McNemar (sign) test on the discordant questions is reported
+    too; :attr:`Difference.real` needs both.
     """
     from scipy.stats import binomtest
 
     if not (len(qids) == len(a) == len(b)) or not qids:
         raise ValueError(f"paired comparison needs equal, non-empty lists ({len(qids)}, {len(a)}, {len(b)})")
+    if clusters is None:
+        clusters = fact_clusters()
     diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     groups: dict[str, list[int]] = {}
     for i, qid in enumerate(qids):
-        groups.setdefault(fact_of(qid), []).append(i)
+        fact = fact_of(qid)
+        groups.setdefault(clusters.get(fact, fact), []).append(i)
     sums = np.array([diffs[idx].sum() for idx in groups.values()])
     sizes = np.array([len(idx) for idx in groups.values()])
     rng = np.random.default_rng(seed)
@@ -144,8 +166,10 @@ def paired_values(qids: Sequence[str], a: Sequence[float], b: Sequence[float], s
 
 
 def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded],
-                      metric: str | Callable[[Graded], float] = "contains", seed: int = 0) -> Difference:
-    """System A minus system B on ``metric`` over the same graded questions (see :func:`paired_values`).
+                      metric: str | Callable[[Graded], float] = "contains", seed: int = 0,
+                      clusters: Mapping[str, str] | None = None) -> Difference:
+    """System A minus system B on ``metric`` over the same graded questions (see :func:`paired_values`,
+    which also explains ``clusters``).
 
     ``metric``: a field of :class:`Graded` (``"contains"``, ``"abstained"``, ...), one of
     :data:`REPLY_OUTCOMES` (1 when :func:`reply_outcome` gives it), or a function of a row.
@@ -158,7 +182,8 @@ def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded],
         score = lambda r: float(reply_outcome(r) == metric)    # noqa: E731
     else:
         score = lambda r: float(getattr(r, metric))           # noqa: E731
-    return paired_values([r.qid for r in rows_a], [score(r) for r in rows_a], [score(r) for r in rows_b], seed=seed)
+    return paired_values([r.qid for r in rows_a], [score(r) for r in rows_a], [score(r) for r in rows_b], seed=seed,
+                         clusters=clusters)
 
 
 def auc(scores_yes: Sequence[float], scores_no: Sequence[float], seed: int = 0) -> Estimate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,9 @@ def test_sample_corpus_is_valid() -> None:
         assert any(a.lower() in doc.text.lower() for a in q.answers), f"{q.qid}: no accepted answer in {doc.doc_id}"
 
 
-def test_end_to_end_on_the_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The shipped sample with the real models: closed-book and RAG."""
+def test_end_to_end_on_the_sample(cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped sample with the real models: closed-book and RAG, from an empty cache (``cache``:
+    the generator is converted from its GGUF file and every answer is generated, as on a first run)."""
     out = tmp_path / "run"
     code = compare.main(["--docs", str(SAMPLE / "docs"), "--questions", str(SAMPLE / "questions.jsonl"),
                          "--out", str(out), "--quiet"])
@@ -217,8 +219,13 @@ def test_end_to_end_on_the_sample(tmp_path: Path, capsys: pytest.CaptureFixture[
     report = (out / "report.md").read_text(encoding="utf-8")
     for c in results["comparisons"].values():
         assert c["verdict"] in report and c["verdict"] in printed
-        assert c["real"] == (c["ci"][0] > 0 or c["ci"][1] < 0)
+        assert c["real"] == ("a real difference" in c["verdict"])
+        if c["real"]:   # real: the interval excludes zero and the exact McNemar test agrees
+            assert (c["ci"][0] > 0 or c["ci"][1] < 0) and c["mcnemar_p"] < 0.05
+    assert results["comparisons"]["rag - closed-book"]["real"], "RAG's gain on the sample is large enough to be real"
+    assert list((cache / "answers").glob("*.json")), "the answers went to the fresh cache"
     assert "lenient [95% CI]" in printed
+    shutil.rmtree(cache / "models", ignore_errors=True)   # the converted weights (~0.5 GB) are not kept
 
 
 def test_training_adds_two_systems(tiny_model_dir: Path, cache: Path, tmp_path: Path,
@@ -232,8 +239,26 @@ def test_training_adds_two_systems(tiny_model_dir: Path, cache: Path, tmp_path: 
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert list(results["systems"]) == ["closed-book", "rag", "fine-tuned", "fine-tuned + rag"]
     assert results["training"]["pairs"] == 20 and results["training"]["epochs"] == 1
-    assert set(results["comparisons"]) == {f"{a} - {b}" for a, b in compare.COMPARISONS}
+    assert set(results["comparisons"]) == {"rag - closed-book", "fine-tuned - closed-book", "rag - fine-tuned",
+                                           "fine-tuned + rag - rag", "fine-tuned + rag - fine-tuned"}
     assert "## Fine-tuning" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_the_command_calls_real_what_difference_calls_real(tiny_model_dir: Path, cache: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The command applies the series' one rule for "real" (``Difference.real``) and no rule of its
+    own: with the rule swapped for one that calls every comparison real, so does the report."""
+    from helpers import statistics
+
+    monkeypatch.setattr(statistics.Difference, "real", property(lambda d: True))
+    out = tmp_path / "run"
+    code = compare.main(["--docs", str(SAMPLE / "docs"), "--questions", str(SAMPLE / "questions.jsonl"),
+                         "--generator", str(tiny_model_dir), "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    (comparison,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["comparisons"].values()
+    assert comparison["real"] and "a real difference" in comparison["verdict"]
+    assert comparison["verdict"] in (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_question_files_with_a_bom_are_read_and_latin1_is_named(docs: Path, tmp_path: Path) -> None:

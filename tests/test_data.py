@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+from typing import Any, Sequence
 
 import pytest
 
@@ -142,16 +144,47 @@ def test_fact_changes_match_the_edits(v2):
             # updates do; any other old value must be gone from the edited text
             if "took over" not in edit.new:
                 assert not _occurrences(change.was, edit.new), f"{change.id}: old answer still in the edited text"
-            assert v2_facts[change.id].answer == change.answer
-            assert _in(change.answer, v2[v2_facts[change.id].doc])
-    unchanged = set(v1_facts) & set(v2_facts) - set(data.changed_facts())
-    assert all(v1_facts[i] == v2_facts[i] for i in unchanged)
+            assert _in(change.answer, v2[v2_facts[change.id].doc]), f"{change.id}: new answer not in version 2"
 
 
-def test_retired_documents_take_their_facts_with_them():
-    retired = set(data.load_manifest()["retired_docs"])
-    gone = {f.id for f in data.load_facts(1)} - {f.id for f in data.load_facts(2)}
-    assert gone and all(retired & set(f.docs) for f in data.load_facts(1) if f.id in gone)
+def _fact_record(fid: str, doc: str, answer: str, **extra: Any) -> dict[str, Any]:
+    """A valid facts.jsonl record (two held-out wordings), with ``extra`` keys."""
+    return {"id": fid, "doc": doc, "answer": answer, "question": f"What is {fid}?",
+            "heldout": [f"Tell me {fid}.", f"Which value does {fid} have?"], **extra}
+
+
+def _write_knowledge_base(root: Path, facts: Sequence[dict[str, Any]], edits: Sequence[dict[str, Any]] = (),
+                          retired: Sequence[str] = (), new_facts: Sequence[dict[str, Any]] = ()) -> None:
+    """A minimal data folder for the loaders: facts.jsonl and kb_v2/ (edits, manifest, and new facts
+    when there are any)."""
+    (root / "kb_v2").mkdir(parents=True, exist_ok=True)
+    (root / "facts.jsonl").write_text("".join(json.dumps(f) + "\n" for f in facts), encoding="utf-8")
+    (root / "kb_v2" / "edits.jsonl").write_text("".join(json.dumps(e) + "\n" for e in edits), encoding="utf-8")
+    if new_facts:
+        (root / "kb_v2" / "new_facts.jsonl").write_text("".join(json.dumps(f) + "\n" for f in new_facts),
+                                                        encoding="utf-8")
+    (root / "kb_v2" / "manifest.json").write_text(json.dumps({"retired_docs": list(retired), "added_docs": []}),
+                                                  encoding="utf-8")
+
+
+def test_version2_facts_are_version1_with_changes_retirements_and_additions(tmp_path):
+    """load_facts(2): a changed fact takes its new answer and aliases, a fact any of whose documents is
+    retired (the second document of a two-document fact too) is dropped, the rest are untouched, and the
+    facts of added documents come last."""
+    _write_knowledge_base(
+        tmp_path,
+        facts=[_fact_record("A1", "price", "€10", aliases=["10 euros"]),
+               _fact_record("A2", "price", "Monday"),
+               _fact_record("A3", "old-page", "blue"),
+               _fact_record("A4", "price", "Tuesday", docs=["old-page", "price"], bridge="b", rivals=["r"])],
+        edits=[{"doc": "price", "old": "€10", "new": "€12",
+                "facts": [{"id": "A1", "answer": "€12", "aliases": ["12 euros"], "was": "€10"}]}],
+        retired=["old-page"], new_facts=[_fact_record("N1", "new-page", "green")])
+    v1 = {f.id: f for f in data.load_facts(1, root=tmp_path)}
+    v2 = data.load_facts(2, root=tmp_path)
+    assert [f.id for f in v2] == ["A1", "A2", "N1"]
+    assert (v2[0].answer, v2[0].aliases) == ("€12", ("12 euros",)) and v2[0].question == v1["A1"].question
+    assert v2[1] == v1["A2"]
 
 
 def test_style_set_follows_the_house_rules():
@@ -170,41 +203,120 @@ def test_style_set_teaches_no_facts_of_the_knowledge_base():
         assert word not in text
 
 
-def test_files_are_valid_jsonl():
-    root = data.config.data_dir()
-    for path in [root / "facts.jsonl", root / "unanswerable.jsonl", root / "unanswerable_train.jsonl",
-                 root / "false_premise.jsonl", root / "abstention_labelled.jsonl", root / "style.jsonl",
-                 root / "kb_v2" / "edits.jsonl", root / "kb_v2" / "new_facts.jsonl"]:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            json.loads(line)
+def test_jsonl_problems_name_file_and_line(tmp_path):
+    """read_jsonl, under every loader: blank lines and a byte-order mark are allowed; bad JSON, a
+    value that is not an object, and bytes that are not UTF-8 are errors naming file and line."""
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n  \n{"b": 2}\n')
+    assert list(data.read_jsonl(path)) == [(1, {"a": 1}), (4, {"b": 2})]
+    for payload, message in [(b'{"a": 1}\n{"b": \n', r"x\.jsonl:2: not valid JSON"),
+                             (b'{"a": 1}\n[1, 2]\n', r"x\.jsonl:2: expected a JSON object, got list"),
+                             (b'{"a": "caf\xe9"}\n', r"x\.jsonl:1: not UTF-8 text \(byte 0xe9\)")]:
+        path.write_bytes(payload)
+        with pytest.raises(data.DataError, match=message):
+            list(data.read_jsonl(path))
+
+
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen").split()
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER_WORD = re.compile(r"(?<![\w-])(?:(" + "|".join(_TENS) + r")(?:[- ](" + "|".join(_UNITS[1:10]) + r"))?|("
+                          + "|".join(_UNITS) + r"))(?![\w-])")
+
+
+def _as_digits(value: str) -> str:
+    """``value`` with its number words written as digits ("seven days" -> "7 days", "thirty-two" ->
+    "32"), so that two values compare by what they say. Compounds with "hundred" or "thousand" are
+    left as written (no accepted answer needs them converted)."""
+    text = value.lower()
+    if re.search(r"\b(hundred|thousand)\b", text):
+        return text
+    return _NUMBER_WORD.sub(lambda m: str(_TENS[m[1]] + (_UNITS.index(m[2]) if m[2] else 0)) if m[1]
+                            else str(_UNITS.index(m[3])), text)
+
+
+def _found_in(value: str, other: str) -> bool:
+    """Whether lenient grading, given ``value`` as an accepted answer, would credit a reply that
+    states ``other``: ``value`` occurs in ``other`` as a run of whole tokens (after normalization, and
+    with number words read as digits)."""
+    return _token_run(_as_digits(value), _as_digits(other))
+
+
+def test_as_digits_reads_number_words() -> None:
+    assert _as_digits("Seven days") == "7 days" and _as_digits("thirty-two days") == "32 days"
+    assert _as_digits("one week") == "1 week" and _as_digits("twelve") == "12"
+    assert _as_digits("two hundred and twelve") == "two hundred and twelve"
+    assert _as_digits("someone") == "someone" and _as_digits("one-off fee") == "one-off fee"
+    assert _found_in("seven days", "7 days") and _found_in("12", "12 hours") and not _found_in("12", "€129")
 
 
 def test_new_values_are_not_other_facts_values():
-    """A changed fact's version-2 value, and every fact of an added document, must not be the value
-    of another fact in either version. Otherwise a model that answers with a neighbour's value (for
-    example the members' warranty for the standard one) is graded as if it had learnt the update.
-    Facts that ask for the same value from the same document (a two-document question and its
-    one-document twin, e.g. F056 and F192) are allowed to share it."""
+    """No accepted answer (answer or alias) of a changed fact's version-2 value, or of a fact of an
+    added document, is found in an accepted answer of another fact, in either version, the way lenient
+    grading finds it (whole tokens after normalization; number words count as digits). Otherwise a
+    reply that gives a neighbour's value ("12 hours", "7 days") is graded as if the model had learnt
+    the update: an alias "12" for €12 is found in F074's "12 hours", "seven days" is F083's "7 days".
+    A fact and its ``same_as`` twin (the same value asked from the same sentence) share their values.
+    Nor is a new value found in the fact's own version-1 value."""
     v1_facts = {f.id: f for f in data.load_facts(1)}
     v2_facts = {f.id: f for f in data.load_facts(2)}
+    clusters = data.fact_clusters()
     changed = data.changed_facts()
     added = set(v2_facts) - set(v1_facts)
     assert len(changed) >= 30 and added
 
-    def twins(a: str, b: str) -> bool:
-        return (a in v1_facts and b in v1_facts and v1_facts[a].doc == v1_facts[b].doc
-                and v1_facts[a].answer == v1_facts[b].answer)
-
     others = [(f.id, value) for facts in (v1_facts, v2_facts) for f in facts.values() for value in f.answers]
     for fid in sorted(set(changed) | added):
         for value in v2_facts[fid].answers:
-            clashes = [(oid, other) for oid, other in others
-                       if oid != fid and not twins(fid, oid) and _forms(value) & _forms(other)]
-            assert not clashes, f"{fid}: version-2 value {value!r} is also the value of {clashes}"
-        if fid in changed:
-            old = set().union(*(_forms(v) for v in v1_facts[fid].answers))
-            new = set().union(*(_forms(v) for v in v2_facts[fid].answers))
-            assert not old & new, f"{fid}: version-2 answers repeat the version-1 value {old & new}"
+            clashes = sorted({(oid, other) for oid, other in others
+                              if clusters[oid] != clusters[fid] and _found_in(value, other)})
+            assert not clashes, f"{fid}: version-2 value {value!r} is found in other facts' values {clashes}"
+            if fid in changed:
+                stale = [old for old in v1_facts[fid].answers if _found_in(value, old)]
+                assert not stale, f"{fid}: version-2 value {value!r} is found in its own version-1 value {stale}"
+
+
+def test_same_as_is_read_and_must_name_the_same_fact(tmp_path):
+    """``same_as`` marks a fact that asks for another fact's value from the same document: it is read
+    into ``Fact.same_as``, and it must name an existing fact of the file (not itself, not a fact that
+    is itself a twin) with the same ``doc`` and ``answer``; otherwise loading names file and line."""
+    base = [_fact_record("A1", "price", "€10"), _fact_record("A2", "price", "Monday")]
+    _write_knowledge_base(tmp_path, base + [_fact_record("A3", "price", "€10", same_as="A1")])
+    facts = {f.id: f for f in data.load_facts(1, root=tmp_path)}
+    assert facts["A3"].same_as == "A1" and facts["A1"].same_as is None
+    assert data.fact_clusters(tmp_path) == {"A1": "A1", "A2": "A2", "A3": "A1"}
+    for twin, message in [(_fact_record("A3", "price", "€10", same_as="A9"), r"same_as 'A9' names no fact"),
+                          (_fact_record("A3", "price", "€10", same_as="A3"), r"same_as names the fact itself"),
+                          (_fact_record("A3", "price", "€11", same_as="A1"), r"same_as 'A1' asks for another value"),
+                          (_fact_record("A3", "other", "€10", same_as="A1"), r"same_as 'A1' asks for another value")]:
+        _write_knowledge_base(tmp_path, base + [twin])
+        with pytest.raises(data.DataError, match=r"facts\.jsonl:3: fact A3: " + message):
+            data.load_facts(1, root=tmp_path)
+    _write_knowledge_base(tmp_path, base + [_fact_record("A3", "price", "€10", same_as="A1"),
+                                            _fact_record("A4", "price", "€10", same_as="A3")])
+    with pytest.raises(data.DataError, match=r"facts\.jsonl:4: fact A4: same_as 'A3' is itself a twin"):
+        data.load_facts(1, root=tmp_path)
+
+
+def test_facts_that_ask_for_the_same_value_from_the_same_document_are_declared_twins():
+    """Two facts whose answer is the same value in the same document are one fact asked twice (a
+    two-document question whose last step is a one-document fact, or a one-document question worded
+    as two steps): they must be linked by ``same_as``, so that the paired bootstrap resamples them
+    together, and they stay twins in version 2 (the same new value)."""
+    raw = [f for path in ("facts.jsonl", "kb_v2/new_facts.jsonl")
+           for f in data._read_facts(data.config.data_dir() / path)]
+    clusters = data.fact_clusters()
+    for i, a in enumerate(raw):
+        for b in raw[i + 1:]:
+            shared = {normalize_answer(x) for x in a.answers} & {normalize_answer(x) for x in b.answers}
+            if a.doc == b.doc and normalize_answer(a.answer) in shared:
+                assert clusters[a.id] == clusters[b.id], f"{a.id} and {b.id} ask for {a.answer!r} from {a.doc}: same_as"
+    v2 = {f.id: f for f in data.load_facts(2)}
+    twins = [f for f in raw if f.same_as]
+    assert len(twins) >= 2
+    for f in twins:
+        if f.id in v2:
+            assert v2[f.id].answers == v2[f.same_as].answers, f"{f.id} and its twin {f.same_as} differ in version 2"
 
 
 def test_changed_answers_occur_in_version2_only_where_the_edits_put_them(v2):
@@ -350,7 +462,6 @@ def test_unseen_corpus_loads_without_skipped_files(unseen):
     assert len(docs) == 10 and not skipped, [s.path.name for s in skipped]
     assert all(d.text.startswith("# ") for d in docs)
     assert len(questions) == 40
-    assert len({q.qid for q in questions}) == len(questions), "question ids must be unique"
 
 
 def test_unseen_answers_occur_in_their_documents(unseen):
