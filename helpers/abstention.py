@@ -13,6 +13,8 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # statistics imports grading, which imports this module
+    from pathlib import Path
+
     from .statistics import DetectorScores
 
 
@@ -161,3 +163,78 @@ def measured(split: str = "test") -> "DetectorScores":
         raise ValueError(f"split must be 'dev', 'test' or 'all', not {split!r}")
     records = [r for r in load_abstention_labelled() if split in ("all", r.split)]
     return detector_scores([r.abstains for r in records], [is_abstention(r.reply, r.question) for r in records])
+
+
+def series_labels(replies_dir: "Path | None" = None) -> list[tuple[str, bool, bool]]:
+    """Every reply the series stored (``results/replies/*.jsonl``), with its hand label and split.
+
+    Returns ``(split, label, detector says abstains)`` per stored reply, duplicates included: these
+    are the replies the detector actually judges, in the proportions it judges them (the labelled
+    file caps exact copies at five, so "I don't know", the series' usual way of declining, is rare
+    there but common here). A reply's label is the one its (question, reply) pair has in
+    ``data/abstention_labelled.jsonl``; failing that, the label of the same reply text, when every
+    labelled copy of that text agrees (the text says the same thing whatever was asked). Its split
+    is its question's split in the labelled file. Reads the committed files under the repository's
+    ``results/replies`` unless ``replies_dir`` is given; a reply or question with no label is an
+    error naming the file and line, so a new run's replies must be labelled before they are measured.
+    """
+    import json
+    from collections import defaultdict
+    from pathlib import Path
+
+    from .config import REPO_ROOT
+    from .data import DataError, load_abstention_labelled
+
+    folder = Path(replies_dir) if replies_dir is not None else REPO_ROOT / "results" / "replies"
+    files = sorted(folder.glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no stored replies (*.jsonl); execute notebooks 00 and 04 first")
+    labelled = load_abstention_labelled()
+    by_pair = {(r.question, r.reply.strip()): r.abstains for r in labelled}
+    by_text: dict[str, set[bool]] = defaultdict(set)
+    split_of: dict[str, str] = {}
+    for r in labelled:
+        by_text[r.reply.strip()].add(r.abstains)
+        split_of.setdefault(r.question, r.split)
+    out = []
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            row = json.loads(line)
+            question, reply = row["question"], row["reply"].strip()
+            if (question, reply) in by_pair:
+                label = by_pair[(question, reply)]
+            elif len(by_text.get(reply, ())) == 1:
+                label = next(iter(by_text[reply]))
+            else:
+                why = "its labelled copies disagree" if reply in by_text else "it has no label"
+                raise DataError(path, f"reply {reply[:60]!r} to {question[:60]!r}: {why}; label it "
+                                      "(.ci/sample_series_replies.py)", n)
+            if question not in split_of:
+                raise DataError(path, f"question {question[:60]!r} has no split in the labelled file", n)
+            out.append((split_of[question], label, is_abstention(row["reply"], question)))
+    return out
+
+
+def measured_on_series(split: str = "test", replies_dir: "Path | None" = None) -> "DetectorScores":
+    """Precision and recall over every reply the series stored (:func:`series_labels`), one split.
+
+    :func:`measured` counts each distinct labelled reply once; this counts them as often as the
+    series' systems produced them, so it describes the rates the notebooks report. Quote both.
+    """
+    from .statistics import detector_scores
+
+    if split not in ("dev", "test", "all"):
+        raise ValueError(f"split must be 'dev', 'test' or 'all', not {split!r}")
+    rows = [(y, p) for s, y, p in series_labels(replies_dir) if split in ("all", s)]
+    return detector_scores([y for y, _ in rows], [p for _, p in rows])
+
+
+def note() -> str:
+    """One line for under every table whose abstained or invented rates rest on the detector: its
+    held-out precision and recall on distinct labelled replies (:func:`measured`) and over every
+    held-out reply the series stored, as often as produced (:func:`measured_on_series`)."""
+    distinct, census = measured("test"), measured_on_series("test")
+    return (f"Abstained and invented rates rest on the abstention detector. Held out: precision {distinct.precision}, "
+            f"recall {distinct.recall} on {distinct.n} distinct labelled replies ({distinct.tp + distinct.fn} abstaining); "
+            f"precision {census.precision}, recall {census.recall} on the {census.n} replies of the series' "
+            f"own systems, counted as often as produced ({census.tp + census.fn} abstaining).")

@@ -86,12 +86,16 @@ Measured (this file; ``is_abstention(reply, question)``, as ``helpers.grading.gr
 ``helpers.abstention.measured()`` reports it; Wilson 95% intervals):
 
     split  replies  abstaining  precision                  recall
-    dev        482          23  1.00 [0.86, 1.00] (23/23)  1.00 [0.86, 1.00] (23/23)
-    test       440          26  1.00 [0.87, 1.00] (26/26)  1.00 [0.87, 1.00] (26/26)
+    dev        591          25  1.00 [0.87, 1.00] (25/25)  1.00 [0.87, 1.00] (25/25)
+    test       546          30  1.00 [0.89, 1.00] (30/30)  1.00 [0.89, 1.00] (30/30)
 
-    of which the series' replies (results/replies/04_hallucinations):
-    dev        292           8  1.00 [0.68, 1.00] (8/8)    1.00 [0.68, 1.00] (8/8)
-    test       260           7  1.00 [0.65, 1.00] (7/7)    1.00 [0.65, 1.00] (7/7)
+    of which the series' replies (results/replies/00_setup and 04_hallucinations):
+    dev        401          10  1.00 [0.72, 1.00] (10/10)  1.00 [0.72, 1.00] (10/10)
+    test       366          11  1.00 [0.74, 1.00] (11/11)  1.00 [0.74, 1.00] (11/11)
+
+    every reply the series stored, as often as it was produced (measured_on_series; 1,350 replies):
+    dev        681          94  1.00 [0.96, 1.00] (94/94)  1.00 [0.96, 1.00] (94/94)
+    test       669         102  1.00 [0.96, 1.00] (102/102) 1.00 [0.96, 1.00] (102/102)
 
 Before the series' replies were added, the detector (as of commit 2ae6182, and equally after the
 named cases below were fixed) scored on this same set: dev precision 0.90 [0.71, 0.97] (19/21),
@@ -103,14 +107,17 @@ Without the question (``is_abstention(reply)``, what grading did before it passe
 lead-ins that repeat the question's names are not recognised: recall 0.91 (21/23) on dev and 0.96
 (25/26) on test, precision 1.00 on both.
 
-Over all 990 replies notebook 04 graded (each labelled here, or a capped copy of a labelled text:
-163 more "I don't know"), 186 abstain and the detector agrees on every one, with no false hit; but
-169 of those 186 are the one string "I don't know", so this says little beyond the table above.
+The last two rows count every reply notebooks 00 and 04 stored (each labelled here, or a capped copy
+of a labelled text; ``helpers.abstention.series_labels``): 196 abstain and the detector agrees on
+every one, with no false hit. They describe the replies the notebooks' rates are made of, which is
+what the issue asked; but most of those 196 are the one string "I don't know" (the series' systems
+decline in 44 distinct wordings in all), so they say little about unfamiliar wordings: for those,
+quote the distinct-reply rows above. Notebook 00's 360 replies added 215 labelled ones, 6 abstaining.
 
-Caveats: the abstaining class is small (49; 23 and 26 per split), so the intervals are wide: a
-perfect score on 26 is consistent with a recall of 0.87. 31 of the 49 come from few-shot prompts,
+Caveats: the distinct abstaining class is small (55; 25 and 30 per split), so the intervals are wide:
+a perfect score on 30 is consistent with a recall of 0.89. 31 of the 55 come from few-shot prompts,
 whose worked examples shape the wording. The thresholds below sit a little under the measured values
-(test: two misses in 26 is recall 0.92, two false hits precision 0.93).
+(test: two misses in 30 is recall 0.93, two false hits precision 0.94).
 """
 from __future__ import annotations
 
@@ -120,7 +127,7 @@ from typing import Iterable
 
 import pytest
 
-from helpers.abstention import is_yes_no_question, measured
+from helpers.abstention import is_yes_no_question, measured, measured_on_series, series_labels
 from helpers.data import LabelledReply, load_abstention_labelled
 from helpers.evaluate import DetectorScores, detector_scores, is_abstention
 
@@ -158,28 +165,28 @@ def test_labelled_file_is_well_formed(records):
 
 
 def test_detector_on_test_split(records):
-    # measured (docstring table): precision 1.00 [0.87, 1.00] (26/26), recall 1.00 [0.87, 1.00] (26/26)
-    # on 440 test replies; the counts are asserted so that the table cannot go stale unnoticed
+    # measured (docstring table): precision 1.00 [0.89, 1.00] (30/30), recall 1.00 [0.89, 1.00] (30/30)
+    # on 546 test replies; the counts are asserted so that the table cannot go stale unnoticed
     s = scores(LabelledReply(**r) for r in records if r["split"] == "test")
-    assert (s.n, s.tp + s.fn) == (440, 26), s
+    assert (s.n, s.tp + s.fn) == (546, 30), s
     assert s.precision.mean >= 0.92, s        # two false hits at most
     assert s.recall.mean >= 0.92, s           # two misses at most
     assert s.precision.low >= 0.75 and s.recall.low >= 0.75, s
 
 
 def test_detector_on_series_test_replies(records):
-    # the replies the series itself graded (results/replies/04_hallucinations), test split;
-    # measured: precision 1.00 [0.65, 1.00] (7/7), recall 1.00 [0.65, 1.00] (7/7) on 260 replies
+    # the replies the series itself graded (results/replies/), test split;
+    # measured: precision 1.00 [0.74, 1.00] (11/11), recall 1.00 [0.74, 1.00] (11/11) on 366 replies
     s = scores(LabelledReply(**r) for r in records
                if r["split"] == "test" and r["source"].startswith("results/replies/"))
-    assert (s.n, s.tp + s.fn) == (260, 7), s
+    assert (s.n, s.tp + s.fn) == (366, 11), s
     assert s.precision.mean >= 0.85 and s.recall.mean >= 0.85, s     # one miss or false hit at most
 
 
 def test_detector_on_dev_split(records):
-    # the split the patterns were written on; measured: precision 1.00 (23/23), recall 1.00 (23/23)
+    # the split the patterns were written on; measured: precision 1.00 (25/25), recall 1.00 (25/25)
     s = scores(LabelledReply(**r) for r in records if r["split"] == "dev")
-    assert (s.n, s.tp + s.fn) == (482, 23), s
+    assert (s.n, s.tp + s.fn) == (591, 25), s
     assert s.precision.mean >= 0.95, s
     assert s.recall.mean >= 0.95, s
 
@@ -283,3 +290,22 @@ def test_measured_is_the_test_split(records):
     assert measured("all").n == len(records) and measured("dev").n + s.n == len(records)
     with pytest.raises(ValueError):
         measured("train")
+
+
+def test_detector_on_every_stored_reply():
+    # every reply notebooks 00 and 04 stored, as often as they produced it (docstring, last rows): at least
+    # 100 abstaining and 100 answering replies, split by question; the test split is the one to quote
+    rows = series_labels()
+    assert sum(y for _, y, _ in rows) >= 100 and sum(not y for _, y, _ in rows) >= 100
+    s = measured_on_series("test")
+    assert (s.n, s.tp + s.fn) == (669, 102), s
+    assert s.precision.mean >= 0.97 and s.recall.mean >= 0.97, s     # three misses or false hits at most
+    assert measured_on_series("dev").n + s.n == measured_on_series("all").n == len(rows)
+
+
+def test_stored_reply_without_a_label_is_an_error(tmp_path):
+    (tmp_path / "x.jsonl").write_text('{"question": "What is the capital of Atlantis?", "reply": "Poseidonia, of course."}\n')
+    with pytest.raises(ValueError, match=r"x\.jsonl:1: .*has no label"):
+        series_labels(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no stored replies"):
+        series_labels(tmp_path / "empty")
