@@ -94,6 +94,8 @@ site: $(SITE_STAMP)
 notebooks: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/execute_notebooks.py notebooks/*.ipynb
 	$(BIN)/python .ci/make_clean_notebooks.py
+	@# the README's "answer in 60 seconds" block is generated from results/ (tests/test_readme_findings.py)
+	$(BIN)/python .ci/readme_findings.py
 
 # the reader-format ablation on training wordings (results/reader_format_ablation.json, shown in 00)
 ablation: $(STAMP)
@@ -110,7 +112,7 @@ style-seeds: $(STAMP)
 idk-seeds: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/idk_seeds.py
 
-# how the retrieval index scales to big folders (results/scale_test.json, quoted in the README)
+# how the retrieval index scales to big folders (results/scale_test.json, quoted in docs/engineering.md)
 scale: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/scale_test.py
 
