@@ -1,6 +1,6 @@
 """How the retrieval index behaves as a folder of documents grows (issue: "your own documents").
 
-Two parts, both written to ``results/scale_test.json`` and quoted in the README:
+Two parts, both written to ``results/scale_test.json`` and quoted in docs/engineering.md:
 
 1. **Real embeddings** of 1,000 and 10,000 synthetic chunks (sentences drawn from the knowledge base's
    own words, 60 words each): embedding time, index build time, index memory, and query latency

@@ -5,6 +5,7 @@ own (``tests/test_package_map.py`` checks every import of every module against t
 
     compare, preflight          the series' comparison on your own documents (python -m helpers.compare);
                                   is this machine ready? (make check: python -m helpers.preflight)
+    scorecard                   every notebook's verdict in one table, use cases and flip points (09, README)
     hallucination, style,       one notebook's questions and measurements each: 04, 03, 08 (trained
       reader, cost,               reader), 06, 05, 07
       transparency, expertise
@@ -32,4 +33,5 @@ Import the modules you need, e.g. ``from helpers import data, retrieval``. Nothi
 
 __all__ = ["config", "storage", "data", "retrieval", "abstention", "grading", "statistics", "evaluate", "plotting",
            "claims", "results", "answer_cache", "models", "corpus", "generation", "finetune", "recipe",
-           "hallucination", "style", "reader", "cost", "transparency", "expertise", "compare", "preflight"]
+           "hallucination", "style", "reader", "cost", "transparency", "expertise", "scorecard", "compare",
+           "preflight"]
