@@ -58,6 +58,11 @@ def _other(row: Row, label: str) -> scorecard.Measure:
     return dict(row.others)[label]
 
 
+def _pct1(m: scorecard.Measure) -> str:
+    """A share to one decimal: ``"12.5%"``."""
+    return f"{m.mean:.1%}"
+
+
 def _points(difference: float) -> str:
     """A difference of shares in percentage points, unsigned: ``"34 points"``."""
     return f"{abs(difference) * 100:.0f} points"
@@ -104,11 +109,23 @@ def findings(rows: list[Row]) -> list[str]:
         f"{_link(cus)}")
 
     idk = _also(hal, "Training a model to say")
+    answerable = _also(hal, "RAG gives fewer wrong answers than the model alone")
+    fewer = (f" On questions the documents do answer, RAG gave {_points(answerable.comparison.mean)} fewer wrong "
+             f"answers than the model alone ({_said(answerable)})."
+             if answerable.status == claims.SUPPORTED else "")
+    declined = _also(hal, "The \"I don't know\" model also declines answerable general questions")
+    auc = dict(hal.notes)["threshold AUC, evaluation"]
+    chance = " (0.5 is chance)" if auc.low <= 0.5 <= auc.high else ""
+    idk_price = (f", but also declined {_points(declined.comparison.mean)} more answerable general questions than "
+                 f"the Q&A adapter, which had less training ({_said(declined)})"
+                 if declined.status == claims.SUPPORTED else "")
     out.append(
         f"**Questions no document answers: {hal.leader or 'neither approach stops invention'}.** RAG invented an "
         f"answer {hal.rag.short()} of the time, the model alone {_other(hal, 'the model alone').short()}, the "
-        f"fine-tuned model {hal.fine_tuning.short()} ({_said(hal)}). Training it to say \"I don't know\" brought "
-        f"invention to {_other(hal, IDK).short()} ({_said(idk)}). {_link(hal)}")
+        f"fine-tuned model {hal.fine_tuning.short()} ({_said(hal)}).{fewer} Training the model to say \"I don't "
+        f"know\" brought invention to {_other(hal, IDK).short()} ({_said(idk)}){idk_price}; a retrieval-score threshold "
+        f"brought it to {_other(hal, 'RAG with a retrieval-score threshold').short()}, though its evaluation AUC was "
+        f"{auc.mean:.2f} [{auc.low:.2f}, {auc.high:.2f}]{chance}. {_link(hal)}")
 
     out.append(
         f"**Where an answer came from: {tra.leader or 'no clear winner'}.** RAG records the passage it read (the "
@@ -117,40 +134,65 @@ def findings(rows: list[Row]) -> list[str]:
         f"{_link(tra)}")
 
     outside = _also(cost, "Outside its training set, RAG answers more")
+    latency = _also(cost, "Latency at equal size")
     behind = (f"; outside its training set RAG answered {_points(outside.comparison.mean)} more questions "
               "correctly"
               if outside.status == claims.SUPPORTED else "")
+    faster = {claims.SUPPORTED: "the fine-tuned model faster", claims.CONTRADICTED: "RAG faster"}.get(
+        latency.status, "no clear difference")
     out.append(
-        f"**Time per question: {cost.leader or 'no clear winner'}"
-        f"{', for the facts it was trained on' if cost.leader == scorecard.FINE_TUNING else ''}.** The fine-tuned "
-        f"model took {cost.fine_tuning.short()} (median, one question at a time on a CPU), RAG {cost.rag.short()} "
-        f"({_said(cost)})"
+        f"**Smaller models: {cost.status}; time per question at one size: {faster}.** The guide's claim is that "
+        f"fine-tuning lets a smaller model do the task and RAG does not; the series runs one model size "
+        f"(*{cost.status}*). At that size the fine-tuned model took {cost.fine_tuning.short()} (median, one question "
+        f"at a time on a CPU), RAG {cost.rag.short()}, mostly from shorter replies ({_said(latency)})"
         f"{behind} ({_said(outside)}). {_link(cost)}")
 
-    step = (f"; a learning rate ten times lower cost it {_points(exp.comparison.mean)}"
-            if exp.status == claims.SUPPORTED else "")
+    step = (f"; a learning rate ten times lower than the series' (3e-4 instead of 3e-3) cost fine-tuning "
+            f"{_points(exp.comparison.mean)} ({_said(exp)})" if exp.status == claims.SUPPORTED else f" ({_said(exp)})")
+    drop = _also(exp, "RAG's largest drop")
+    rag_drop = (f"; RAG's largest drop, {drop.text.split('(')[1].split(')')[0]}, was {_points(drop.comparison.mean)} "
+                f"({_said(drop)})")
+    medians = _medians(exp)
     out.append(
         f"**Effort: {exp.leader or 'no clear winner'}.** Across reasonable settings fine-tuning's accuracy ranged "
-        f"{exp.fine_tuning.short()}, RAG's {exp.rag.short()}{step} ({_said(exp)}). {_link(exp)}")
+        f"{exp.fine_tuning.short()} over {exp.fine_tuning.n} settings (median {medians['fine-tuning']:.0%}), RAG's "
+        f"{exp.rag.short()} over {exp.rag.n} (median {medians['RAG']:.0%}){step}{rag_drop}. {_link(exp)}")
 
-    alike = _also(cus, "The style adapter + RAG answers as accurately as plain RAG")
-    styled = (f" What did combine: a style adapter with RAG kept the style in {cus.both.short()} of replies, with no "
-              f"detectable difference in accuracy from RAG alone (n = {alike.comparison.n}, {_link(cus)})."
-              if alike.status == claims.NO_DIFFERENCE and cus.both else "")
+    reader = _also(both, "A reader trained with passages")
+    style_rag = _also(both, "The style adapter + RAG gives more replies right and in style")
+    shots_rag = _also(both, "The style adapter + RAG and three examples + RAG")
+    rag_held = _other(both, "RAG, held-out documents")
     lead = {scorecard.RAG: "worse than RAG alone", scorecard.BOTH: "better than RAG alone"}.get(
         both.leader, "no better than RAG alone")
     out.append(
         f"**Both, combined naively: {lead}.** A Q&A-tuned model handed RAG's passages answered {both.both.short()} of "
-        f"questions outside its training set correctly, RAG alone {both.rag.short()} ({_said(both)}).{styled} {_link(both)}")
+        f"questions outside its training set correctly, RAG alone {both.rag.short()} ({_said(both)}). A reader trained "
+        f"with passages answered {_other(both, 'reader trained with passages, held-out documents').short()} of questions "
+        f"on held-out documents, RAG {rag_held.short()} ({_said(reader)}). Right and in the house style: a style "
+        f"adapter + RAG {_pct1(_other(both, 'style adapter + RAG, right and in style'))}, three examples + RAG "
+        f"{_pct1(_other(both, 'three examples + RAG, right and in style'))} ({_said(shots_rag)}), RAG alone "
+        f"{_pct1(_other(both, 'RAG, right and in style'))} ({_said(style_rag)}). The guide's \"together might be "
+        f"optimal\" is not refuted in general: only the naive combination did detectably worse. {_link(both)}")
     return out
 
 
-def _caption(rows: list[Row]) -> str:
-    ext = scorecard.by_key(rows)["external"]
-    only_rag = ext.leader == scorecard.RAG and all(m.mean < ext.rag.mean for _, m in ext.others)
+def _medians(exp: Row) -> dict[str, float]:
+    """Notebook 07's median accuracy over each approach's settings."""
+    numbers, where = scorecard._read(scorecard.COMMITTED if _RESULTS is None else Path(_RESULTS), "07_expertise",
+                                     exp.notebook)
+    return {k: float(scorecard._get(numbers, ("spread", k, "median"), where)) for k in ("RAG", "fine-tuning")}
+
+
+_RESULTS: Path | str | None = None       # the folder render() reads (for the few numbers outside the rows)
+
+
+def _caption(rows: list[Row], results_dir: Path | str | None = None) -> str:
+    outside = scorecard.hero_data(results_dir)["outside"]
+    rag = outside["RAG"].mean
+    rest = max(m.mean for arm, m in outside.items() if arm != "RAG")
     return ("*Share of questions answered right, with 95% intervals (notebook 02). Left: facts someone wrote a "
-            "question-answer pair for. Right: the rest of the documents"
-            + (", where only RAG still answers.*" if only_rag else ".*"))
+            f"question-answer pair for. Right: the rest of the documents: RAG {rag:.0%}, every other system at most "
+            f"{rest:.0%}.*")
 
 
 def _compact(row: Row) -> str:
@@ -159,6 +201,9 @@ def _compact(row: Row) -> str:
     where = row.source().removeprefix("notebook ")
     if row.key == "both":
         return f"naively combined {row.both.short()} vs RAG {row.rag.short()} ({where})"
+    if row.key == "customization":      # three examples in the prompt beat the adapter closed-book
+        return (f"customization: RAG {row.rag.short()} vs fine-tuning {row.fine_tuning.short()}, three examples in "
+                f"the prompt {_other(row, FEW_SHOT).short()} ({where})")
     lead = ""
     if row.featured is not None:       # e.g. transparency: RAG's recorded source first
         words, m = row.featured
@@ -180,6 +225,8 @@ def _use_cases(rows: list[Row]) -> list[str]:
 
 def render(results_dir: Path | str | None = None) -> str:
     """The whole block, markers included, from the results in ``results_dir`` (default: results/)."""
+    global _RESULTS
+    _RESULTS = results_dir
     rows = scorecard.load(results_dir)
     items = findings(rows)
     lines = [
@@ -195,7 +242,7 @@ def render(results_dir: Path | str | None = None) -> str:
         "",
         f"![Share of questions answered right by each system, for facts inside and outside the fine-tuning set]({HERO})",
         "",
-        _caption(rows),
+        _caption(rows, results_dir),
         "",
         "**Which to use.** Seven use cases, each weighing the guide's seven factors; the weights, the scoring rule and "
         "how far each weight can move before the answer changes are in [notebook 09](notebooks/09_use_cases.ipynb).",

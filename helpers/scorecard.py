@@ -44,6 +44,9 @@ Weights are numbers >= 0, fractional ones included; the series' use cases use wh
 the heaviest factors behind it (and, for "both", the measured cost of combining naively, from notebook
 08), each with its notebook and n. :func:`flip_points` says how far each weight alone must move before
 the recommendation changes (:attr:`FlipPoint.beyond_scale`: only past the top of the 0-3 scale).
+:func:`reread` gives the scorecard with one row read another defensible way, :func:`with_ratio` runs the
+rule under another :data:`BOTH_RATIO`: notebook 09's sensitivity tables. The use cases' weights and this
+rule were written after notebooks 01-08's results were known (not pre-registered).
 """
 from __future__ import annotations
 
@@ -142,6 +145,8 @@ class Comparison:
         """``"a difference the test detects, n = 80"`` or ``"no detectable difference at n = 80"``."""
         if self.status == claims.EXPLORATORY:
             return f"exploratory, n = {self.n}"
+        if self.status == NOT_TESTABLE:
+            return "not testable at this scale (one model size)"
         return f"a difference the test detects, n = {self.n}" if self.detected else \
             f"no detectable difference at n = {self.n}"
 
@@ -179,6 +184,8 @@ class Row:
     # a further measure that leads the headline, with its words: ("RAG's recorded source is the right
     # document for {}", Measure); None for most rows
     featured: tuple[str, Measure] | None = None
+    notes: tuple[tuple[str, Measure], ...] = ()     # further saved measures, e.g. notebook 04's AUC
+    counts: Mapping[str, float] = field(default_factory=dict)   # saved counts the text quotes (training exposure)
 
     @property
     def number(self) -> str:
@@ -258,6 +265,12 @@ class _Spec:
     also: tuple[_Check, ...] = ()
     untested: tuple[str, ...] = ()
     featured: tuple[str, str] | None = None   # (words with {} for the share, label in ``others``): leads the headline
+    # False: the guide's claim cannot be tested at this scale; the row's comparison is what was measured
+    # instead (status NOT_TESTABLE, no leader)
+    testable: bool = True
+    notes: tuple[tuple[str, Path_], ...] = ()           # further saved measures (label, path), unit "share"
+    # further statements chosen from the results by a rule fixed in advance (e.g. "the largest drop")
+    rules: tuple[Any, ...] = ()
 
 
 def _paired(key: str, field_: str) -> Path_:
@@ -392,6 +405,7 @@ _SPECS: tuple[_Spec, ...] = (
                 ("trained to say \"I don't know\"", ("systems", "IDK fine-tuned", "unanswerable: invented")),
                 ("RAG with a retrieval-score threshold",
                  ("systems", "RAG, passages only + threshold", "unanswerable: invented"))),
+        notes=(("threshold AUC, evaluation", ("auc", "evaluation")),),
         also=(
             _c04("RAG gives fewer wrong answers than the model alone to questions the documents answer", "lower",
                  "wrong on answerable: RAG - base"),
@@ -403,6 +417,8 @@ _SPECS: tuple[_Spec, ...] = (
                  f"{_H04}: RAG, passages only + threshold - RAG, passages only"),
             _c04("The retrieval-score threshold also costs correct answers", "lower",
                  "correct on answerable: RAG, passages only + threshold - RAG, passages only"),
+            _c04("The \"I don't know\" model also declines answerable general questions more often than the Q&A "
+                 "adapter", "higher", "abstained on general: IDK fine-tuned - Q&A fine-tuned"),
         ),
     ),
     _Spec(
@@ -428,10 +444,12 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _Spec(
         key="cost", label="6 · Cost of smaller models", results="06_cost", notebook=_NB["06"],
-        claim="Fine-tuning makes a small model good at the task, so each query is cheaper and faster than with RAG.",
+        claim="Fine-tuning lets a smaller model do the task, so each query costs less than with RAG, which does "
+              "not allow a smaller model.",
         measure="median seconds per query, one query at a time, on this machine's CPU",
         measure_short="median seconds per query", better="lower", unit="seconds",
-        check=_Check("the fine-tuned model (merged) minus RAG, seconds per query, same queries timed alternately",
+        check=_Check("measured instead, at one model size: the fine-tuned model (merged) minus RAG, seconds per "
+                     "query, same queries timed alternately",
                      "lower", ("paired_latency", "fine-tuned, merged - base + RAG"),
                      holm_p=("holm_p", "latency", "fine-tuned, merged - base + RAG, seconds (run 1)"),
                      real=("real_after_correction", "fine-tuned, merged - base + RAG, seconds (run 1)"), unit="seconds"),
@@ -439,7 +457,12 @@ _SPECS: tuple[_Spec, ...] = (
         rag=("latency", "base + RAG"), fine_tuning=("latency", "fine-tuned, merged"),
         others=(("RAG, int8 weights", ("latency", "int8 base + RAG")),
                 ("fine-tuned, int8 weights", ("latency", "fine-tuned, int8"))),
+        testable=False,
         also=(
+            _Check("Latency at equal size, mostly from shorter replies: the fine-tuned model answers faster than RAG",
+                   "lower", ("paired_latency", "fine-tuned, merged - base + RAG"),
+                   holm_p=("holm_p", "latency", "fine-tuned, merged - base + RAG, seconds (run 1)"),
+                   real=("real_after_correction", "fine-tuned, merged - base + RAG, seconds (run 1)"), unit="seconds"),
             _Check("Outside its training set, RAG answers more questions right than the fine-tuned model", "higher",
                    ("paired_accuracy", "base + RAG - fine-tuned, merged | outside"),
                    holm_p=("holm_p", "accuracy", "base + RAG - fine-tuned, merged, outside"),
@@ -449,7 +472,6 @@ _SPECS: tuple[_Spec, ...] = (
                    holm_p=("holm_p", "accuracy", "fine-tuned, merged - base + RAG, inside"),
                    real=("real_after_correction", "fine-tuned, merged - base + RAG, inside")),
         ),
-        untested=("RAG does not allow a smaller model (fewer parameters): the series runs one model size",),
     ),
     _Spec(
         key="expertise", label="7 · Technical expertise", results="07_expertise", notebook=_NB["07"],
@@ -458,21 +480,20 @@ _SPECS: tuple[_Spec, ...] = (
         measure="share correct on facts inside the fine-tuning set across a grid of reasonable settings "
                 "(worst to best)",
         measure_short="accuracy across reasonable settings", unit="range",
-        check=_c07("fine-tuning at a learning rate ten times lower than the series' (3e-4) minus the series' "
-                   "setting", "lower", "FT lr=0.0003 epoch=6", "FT lr 0.0003, epoch 6 - series' setting"),
+        check=_c07("fine-tuning at a learning rate ten times lower (3e-4) than the series' (3e-3) minus the "
+                   "series' setting", "lower", "FT lr=0.0003 epoch=6", "FT lr 0.0003, epoch 6 - series' setting"),
         favours=RAG, if_supported=RAG, if_contradicted=None,
         rag=("spread", "RAG"), fine_tuning=("spread", "fine-tuning"),
         also=(
             _c07("Fine-tuning at the series' own learning rate cost general knowledge", "lower", "lr=0.003",
                  "general knowledge: FT lr 0.003, epoch 6 - base model", where="general_vs_base"),
-            _c07("RAG with whole documents instead of paragraphs scores lower than the series' setting", "lower",
-                 "RAG whole document k=1", "RAG whole document, k=1 - series' setting"),
         ),
+        rules=("rag_largest_drop",),
     ),
     _Spec(
         key="both", label="RAG and fine-tuning together", results="08_both", notebook=_NB["08"],
-        claim="The two are complementary: fine-tuning shapes how the model behaves, RAG supplies what it "
-              "knows, and together they can beat either alone.",
+        claim="Handing a Q&A-tuned model retrieved passages beats RAG alone (the naive form of the guide's "
+              "\"together they can beat either alone\"; a reader trained with passages is a further statement).",
         measure="share correct (lenient) on questions about facts outside the fine-tuning set",
         measure_short="right on facts outside the fine-tuning set",
         check=_c08("a Q&A-fine-tuned model handed the passages minus plain RAG, facts outside the fine-tuning set",
@@ -483,7 +504,26 @@ _SPECS: tuple[_Spec, ...] = (
         rag=("two_by_two", "base + RAG | outside", "contains"),
         fine_tuning=("two_by_two", "fine-tuned | outside", "contains"),
         both=("two_by_two", "fine-tuned + RAG | outside", "contains"),
+        others=(("style adapter + RAG, right and in style", ("style_both", "style LoRA + RAG")),
+                ("three examples + RAG, right and in style", ("style_both", "few-shot + RAG")),
+                ("RAG, right and in style", ("style_both", "RAG")),
+                ("reader trained with passages, held-out documents",
+                 ("reader", "2 distractors + style pairs | held-out documents", "lenient")),
+                ("RAG, held-out documents", ("reader", "base + RAG | held-out documents", "lenient"))),
         also=(
+            _c08("A reader trained with passages (2 distractors + style pairs) answers as accurately as RAG "
+                 "(lenient, held-out documents)", "no difference", "reader_vs_base",
+                 "2 distractors + style pairs | held-out documents | contains",
+                 "2 distractors + style pairs: no detectable difference in lenient accuracy from base + RAG, "
+                 "held-out documents",
+                 ("reader_vs_base_holm_p", "2 distractors + style pairs | held-out documents | contains")),
+            _c08("The style adapter + RAG gives more replies right and in style than RAG alone", "higher",
+                 "style_both_paired", "RAG", "The style adapter + RAG: more replies right and in style than RAG alone",
+                 ("style_both_holm_p", "RAG")),
+            _c08("The style adapter + RAG and three examples + RAG give replies right and in style alike",
+                 "no difference", "style_both_paired", "few-shot + RAG",
+                 "The style adapter + RAG vs three examples in the prompt: no detectable difference",
+                 ("style_both_holm_p", "few-shot + RAG")),
             _c08("Inside the fine-tuning set, adding the adapter to RAG gives more bare answers (exact match)",
                  "higher", "two_by_two_exact_paired", "fine-tuned + RAG - base + RAG | inside",
                  "Inside, adding the adapter raises RAG's exact match (its short format)", _h08("inside", "exact match")),
@@ -617,20 +657,62 @@ def _comparison(numbers: Mapping[str, Any], check: _Check, where: str) -> Compar
                       detected and not exploratory, status, check.unit)
 
 
+def _rag_largest_drop(numbers: Mapping[str, Any], where: str) -> _Check:
+    """Notebook 07's RAG setting with the largest drop from the series' setting (a rule fixed before
+    reading which setting it is): its paired difference and its Holm-corrected verdict."""
+    saved = _get(numbers, ("paired_vs_series",), where)
+    rag = {k: v for k, v in saved.items() if k.startswith("RAG ")}
+    if not rag:
+        raise ResultsError(f"{where}: numbers['paired_vs_series'] has no RAG setting")
+    worst = min(rag, key=lambda k: _number(rag[k], "mean", ("paired_vs_series", k), where))
+    family = worst.replace(" k=", ", k=") + " - series' setting"
+    return _c07(f"RAG's largest drop from the series' setting ({worst.removeprefix('RAG ')}) is a real loss",
+                "lower", worst, family)
+
+
+_RULES = {"rag_largest_drop": _rag_largest_drop}
+
+
+def _idk_exposure(numbers: Mapping[str, Any], where: str) -> dict[str, float]:
+    """Notebook 04: the two adapters' training exposure, and its steps-matched control (how many seeds
+    detected a loss of general accuracy for the "I don't know" model against a Q&A adapter trained for
+    as many steps)."""
+    out: dict[str, float] = {}
+    for arm, short in (("IDK fine-tuned", "IDK"), ("Q&A fine-tuned", "Q&A")):
+        node = _get(numbers, ("adapters", arm), where)
+        for k in ("examples", "steps", "epochs"):
+            out[f"{short} {k}"] = float(_number(node, k, ("adapters", arm), where))
+    seeds = {k: v for k, v in _get(numbers, ("seed_tests",), where).items()
+             if k.startswith("correct on general: IDK fine-tuned - Q&A fine-tuned, matched steps")}
+    if not seeds:
+        raise ResultsError(f"{where}: numbers['seed_tests'] has no steps-matched control")
+    out["matched seeds"] = float(len(seeds))
+    out["matched seeds detected"] = float(sum(bool(v.get("real_after_correction")) for v in seeds.values()))
+    return out
+
+
+_COUNTS = {"hallucination": _idk_exposure}
+
+
 def _row(spec: _Spec, numbers: Mapping[str, Any], where: str) -> Row:
     measure = {name: None if path is None else _measure(numbers, path, spec.unit, where)
                for name, path in (("rag", spec.rag), ("fine_tuning", spec.fine_tuning), ("both", spec.both))}
     comparison = _comparison(numbers, spec.check, where)
+    if not spec.testable:      # the row's comparison is what was measured instead of the guide's claim
+        comparison = Comparison(**{**comparison.__dict__, "status": NOT_TESTABLE})
     leader = {claims.SUPPORTED: spec.if_supported, claims.CONTRADICTED: spec.if_contradicted}.get(comparison.status)
-    also = tuple(SubClaim(c.text, (cmp := _comparison(numbers, c, where)).status, cmp) for c in spec.also)
+    checks = (*spec.also, *(_RULES[r](numbers, where) for r in spec.rules))
+    also = tuple(SubClaim(c.text, (cmp := _comparison(numbers, c, where)).status, cmp) for c in checks)
     also += tuple(SubClaim(text, NOT_TESTABLE, None) for text in spec.untested)
     others = tuple((label, _measure(numbers, path, spec.unit, where)) for label, path in spec.others)
+    notes = tuple((label, _measure(numbers, path, "share", where)) for label, path in spec.notes)
     return Row(key=spec.key, label=spec.label, claim=spec.claim, measure=spec.measure, measure_short=spec.measure_short,
                better=spec.better, **measure,
                others=others,
                comparison=comparison, status=comparison.status, favours=spec.favours, leader=leader, also=also,
                notebook=spec.notebook, results_file=f"{spec.results}.json",
-               featured=None if spec.featured is None else (spec.featured[0], dict(others)[spec.featured[1]]))
+               featured=None if spec.featured is None else (spec.featured[0], dict(others)[spec.featured[1]]),
+               notes=notes, counts=_COUNTS[spec.key](numbers, where) if spec.key in _COUNTS else {})
 
 
 def load(results_dir: Path | str | None = None) -> list[Row]:
@@ -779,6 +861,8 @@ class Remedy:
     effect: str
     options: tuple[tuple[str, str], ...]
     prices: tuple[tuple[str, str], ...] = ()
+    # prices read from the row's numbers rather than a statement: ``(row) -> list of phrases``
+    measured: Any = None
 
 
 REMEDIES: dict[str, Remedy] = {
@@ -786,8 +870,31 @@ REMEDIES: dict[str, Remedy] = {
         "add a refusal mechanism", "cut invention",
         (("a retrieval-score threshold", "A retrieval-score threshold cuts invention"),
          ("\"I don't know\" training", "Training a model to say \"I don't know\" cuts invention (against the Q&A adapter)")),
-        (("the threshold also cost correct answers", "The retrieval-score threshold also costs correct answers"),)),
+        (("the threshold also cost correct answers", "The retrieval-score threshold also costs correct answers"),
+         ("the \"I don't know\" model also declined answerable general questions",
+          "The \"I don't know\" model also declines answerable general questions more often than the Q&A adapter")),
+        measured=lambda row: _refusal_prices(row)),
 }
+
+
+def _refusal_prices(row: Row) -> list[str]:
+    """Notebook 04's prices that are numbers, not statements: the threshold's AUC on the evaluated
+    questions, and the "I don't know" adapter's larger training exposure with its steps-matched control."""
+    out = []
+    auc = dict(row.notes).get("threshold AUC, evaluation")
+    if auc is not None:
+        chance = auc.low <= 0.5 <= auc.high
+        out.append(f"the threshold's evaluation AUC was {auc.mean:.2f} [{auc.low:.2f}, {auc.high:.2f}]"
+                   + (", its interval including chance (0.5)" if chance else ""))
+    c = row.counts
+    if c:
+        control = (f"against a Q&A adapter given as many steps, no detectable loss of general accuracy in "
+                   f"{c['matched seeds'] - c['matched seeds detected']:g} of {c['matched seeds']:g} seeds"
+                   if c["matched seeds detected"] < c["matched seeds"] else "")
+        out.append(f"the \"I don't know\" adapter had more training ({c['IDK examples']:g} examples, "
+                   f"{c['IDK steps']:g} steps, against {c['Q&A examples']:g} and {c['Q&A steps']:g})"
+                   + (f"; {control}" if control else ""))
+    return out
 
 
 def _remedy_text(row: Row, remedy: Remedy) -> str:
@@ -801,6 +908,7 @@ def _remedy_text(row: Row, remedy: Remedy) -> str:
     failed = [f"{name}: {also[t].comparison.where() if also[t].comparison else also[t].status}"
               for name, t in remedy.options if also[t].status != claims.SUPPORTED]
     paid = [name for name, t in remedy.prices if also[t].status == claims.SUPPORTED]
+    paid += remedy.measured(row) if remedy.measured is not None else []
     if not worked:
         return f"nothing tried in notebook {row.number} detectably {remedy.effect} ({'; '.join(failed)})"
     did = (f"{' or '.join(worked)} {'both ' if len(worked) == 2 else 'each ' if len(worked) > 2 else ''}"
@@ -908,6 +1016,25 @@ def recommend(weights: UseCase | Mapping[str, float], scorecard: Sequence[Row]) 
     top = [f for f in unled if w[f] == max(w.values())]
     return Recommendation(choice, scores, tuple(deciding), undecided, tuple(r.key for r in behind), tuple(unled),
                           _caveat(rows, top), tuple(top))
+
+
+def reread(scorecard: Sequence[Row], key: str, leader: str | None, status: str | None = None) -> list[Row]:
+    """The scorecard with row ``key`` read another defensible way: its leader (and, if given, its
+    status) replaced. For sensitivity tables: which recommendations rest on one status reading."""
+    import dataclasses
+
+    return [dataclasses.replace(r, leader=leader, status=status or r.status) if r.key == key else r
+            for r in scorecard]
+
+
+def with_ratio(ratio: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with :data:`BOTH_RATIO` set to ``ratio``, restored afterwards."""
+    global BOTH_RATIO
+    old, BOTH_RATIO = BOTH_RATIO, ratio
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        BOTH_RATIO = old
 
 
 @dataclass(frozen=True)
