@@ -3,6 +3,7 @@
 #   make test   create/reuse .venv, install everything, run unit tests + every notebook (nbval)
 # Other targets: make notebooks (re-execute and store all notebook outputs, as CI settings),
 #                make student (regenerate the student variant in notebooks/clean/),
+#                make lab-student (open the student copy of 00; its results go to .cache/student-results),
 #                make unit (helpers' unit tests only), make ablation (re-run the reader-format
 #                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread), make idk-seeds (04's),
 #                make compare DOCS=... QUESTIONS=... OUT=... (the comparison on your own documents),
@@ -28,6 +29,9 @@ CACHE_ARCHIVE ?= build/ragft-cache.tar.gz
 
 # No network at run time: the default models live in installed packages.
 export HF_HUB_OFFLINE ?= 1
+# Every target runs on the CPU unless you say otherwise (make lab RAGFT_DEVICE=auto uses a GPU): the cache
+# keys include the device, so a room of laptops, a shared cache archive and the stored outputs all match.
+export RAGFT_DEVICE ?= cpu
 export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
@@ -38,7 +42,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test unit site notebooks student ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
+.PHONY: lab lab-student test unit site notebooks student ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -72,6 +76,13 @@ lab: $(STAMP)
 	@# rooted at the repository, so helpers/ and data/ can be browsed; opens notebook 00
 	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR) \
 		--LabApp.default_url=/lab/tree/notebooks/00_setup_and_first_look.ipynb
+
+# The student copies (notebooks/clean/, `make student`): opens the copy of 00. What a student's run
+# saves goes to a scratch folder, never to results/ (each copy's first cell also defaults to one).
+STUDENT_RESULTS ?= $(CURDIR)/.cache/student-results
+lab-student: $(STAMP)
+	RAGFT_RESULTS_DIR="$(STUDENT_RESULTS)" $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/notebooks/clean/00_setup_and_first_look.ipynb
 
 # Notebooks save their numbers to results/; under test they go to a scratch folder instead, so a
 # test run never dirties the committed results (only `make notebooks` updates those).
