@@ -10,36 +10,43 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # One colour per kind of system, the same in every notebook.
 COLORS: dict[str, str] = {
-    "closed-book": "#8c8c8c",
-    "rag": "#1f77b4",
-    "fine-tuned": "#ff7f0e",
-    "lm fine-tuned": "#e6a157",
-    "fine-tuned + rag": "#2ca02c",
-    "oracle": "#9467bd",
-    "style prompt": "#bcbd22",
-    "few-shot": "#8c564b",
-    "few-shot + rag": "#c49c94",
-    "style prompt + rag": "#17becf",
-    "q&a fine-tuned": "#ff7f0e",
-    "idk fine-tuned": "#a0522d",
-    "rag, passages only": "#6baed6",
-    "rag, passages only + threshold": "#08306b",
-    "correct": "#2ca02c",
-    "wrong": "#fdae6b",
-    "abstained": "#bdbdbd",
-    "invented": "#d62728",
-    "retrieval miss": "#9467bd",
-    "reading error": "#fdae6b",
-    "unsupported claim": "#d62728",
-    "new value": "#2ca02c",
-    "stale value": "#d62728",
-    "neither": "#bdbdbd",
+    # Okabe & Ito's colour-blind-safe palette; within one plot no two systems share a colour
+    "closed-book": "#999999",                  # grey
+    "rag": "#0072B2",                          # blue
+    "fine-tuned": "#D55E00",                   # vermillion
+    "lm fine-tuned": "#E69F00",                # orange
+    "fine-tuned + rag": "#009E73",             # bluish green
+    "oracle": "#CC79A7",                       # reddish purple
+    "style prompt": "#F0E442",                 # yellow
+    "few-shot": "#CC79A7",
+    "few-shot + rag": "#E69F00",
+    "style prompt + rag": "#56B4E9",           # sky blue
+    "q&a fine-tuned": "#D55E00",
+    "idk fine-tuned": "#E69F00",
+    "rag, passages only": "#56B4E9",
+    "rag, passages only + threshold": "#000000",
+    "correct": "#009E73",
+    "wrong": "#E69F00",
+    "abstained": "#BBBBBB",
+    "invented": "#D55E00",
+    "retrieval miss": "#CC79A7",
+    "reading error": "#E69F00",
+    "unsupported claim": "#D55E00",
+    "new value": "#009E73",
+    "stale value": "#D55E00",
+    "neither": "#BBBBBB",
 }
+
+# A second channel beside colour for outcomes whose meaning colour alone would carry (correct vs
+# invented, new vs stale): a hatch pattern, so the bars read in greyscale and for colour-blind readers.
+HATCHES: dict[str, str] = {"wrong": "//", "abstained": "..", "invented": "xx", "hedged": "--",
+                           "retrieval miss": "\\\\", "reading error": "//", "unsupported claim": "xx",
+                           "stale value": "xx", "neither": ".."}
 
 STYLE: dict[str, object] = {
     "figure.figsize": (7.0, 3.6),
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
+    "figure.dpi": 150,
+    "savefig.dpi": 150,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -89,7 +96,8 @@ def stacked_shares(ax: "Axes", shares: Mapping[str, Mapping[str, float]], order:
     left = [0.0] * len(systems)
     for outcome in order:
         values = [shares[s].get(outcome, 0.0) for s in systems]
-        ax.barh(systems, values, left=left, color=color(outcome), label=outcome)
+        ax.barh(systems, values, left=left, color=color(outcome), label=outcome, hatch=HATCHES.get(outcome, ""),
+                edgecolor="#333333", linewidth=0)
         for i, (v, x) in enumerate(zip(values, left, strict=True)):
             if v >= 0.06:
                 ax.text(x + v / 2, i, f"{v:.0%}", ha="center", va="center", fontsize=9)
