@@ -88,6 +88,27 @@ def title_of(text: str, path: Path) -> str:
     return path.stem.replace("-", " ").replace("_", " ")
 
 
+def supported_files(folder: Path | str, suffixes: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[Skipped]]:
+    """The files under ``folder`` (subfolders included, hidden files and folders ignored), sorted by path:
+    ``(path, path inside folder)`` for those whose suffix is in ``suffixes``, and a :class:`Skipped` for
+    every other file. Raises :class:`DataError` when ``folder`` is not a folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, "documents folder not found")
+    files: list[tuple[Path, Path]] = []
+    skipped: list[Skipped] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        suffix = path.suffix.lower()
+        if suffix in suffixes:
+            files.append((path, rel))
+        else:
+            skipped.append(Skipped(path, f"unsupported type {suffix or '(none)'}; expected {', '.join(suffixes)}"))
+    return files, skipped
+
+
 def read_folder(folder: Path | str) -> tuple[list[Document], list[Skipped]]:
     """Every ``.md``, ``.txt`` and ``.pdf`` file under ``folder`` as a document, sorted by path, and
     the files that were not read (other types; hidden files are ignored).
@@ -95,19 +116,10 @@ def read_folder(folder: Path | str) -> tuple[list[Document], list[Skipped]]:
     Raises :class:`DataError` for a missing folder, a folder with no readable document, a file that
     is not UTF-8 text, or a PDF without extractable text.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(folder, "documents folder not found")
     docs: list[Document] = []
-    skipped: list[Skipped] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
+    files, skipped = supported_files(folder, SUFFIXES)
+    for path, rel in files:
         suffix = path.suffix.lower()
-        if suffix not in SUFFIXES:
-            skipped.append(Skipped(path, f"unsupported type {suffix or '(none)'}; expected {', '.join(SUFFIXES)}"))
-            continue
         text = _pdf_text(path) if suffix == ".pdf" else _plain_text(path)
         # a PDF's first line is often a running header or a page number: its title is the file name
         title = title_of(text, path) if suffix != ".pdf" else path.stem.replace("-", " ").replace("_", " ")

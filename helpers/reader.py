@@ -100,3 +100,56 @@ def reader_examples(items: Sequence[ReaderItem], tokenizer: "PreTrainedTokenizer
     """Tokenized training examples (:func:`helpers.finetune.chat_examples`): the RAG prompt, loss on
     the target only."""
     return finetune.chat_examples([i.messages for i in items], [i.answer for i in items], tokenizer, max_length)
+
+
+# --------------------------------------------------------------------------------------------------
+# notebook 08's reader, for any corpus (``python -m helpers.compare --reader trained``)
+
+# Notebook 08's "2 distractors" arm: RAFT's first recommendation (gold passage kept in 80% of the
+# examples), trained on the training wordings of the facts of notebook 02's fine-tuning documents.
+# Of 08's arms it is the one with the plain recipe: the mixed arm's extra style pairs and training
+# steps are confounded (notebook 08, section 2).
+SERIES_READER_ARM = "2 distractors"
+SERIES_READER_DISTRACTORS = 2
+SERIES_READER_KEEP_GOLD = 0.8
+SERIES_READER_EPOCHS = 2
+
+
+def series_reader_settings(n_layers: int | None = None) -> "finetune.LoraSettings":
+    """Notebook 08's reader settings (``READER_SETTINGS``: the series' Q&A recipe,
+    :data:`helpers.recipe.QA_SETTINGS`, for 2 epochs in micro-batches of 2). ``n_layers``: the
+    generator's layer count; a generator with fewer layers than the recipe adapts has them all
+    adapted (the series' 135M generator is unchanged, so its cache key is notebook 08's)."""
+    from dataclasses import replace
+
+    from . import recipe
+
+    settings = replace(recipe.QA_SETTINGS, epochs=SERIES_READER_EPOCHS, micro_batch_size=2)
+    if n_layers is not None and settings.top_layers is not None and n_layers < settings.top_layers:
+        settings = replace(settings, top_layers=n_layers)
+    return settings
+
+
+def series_reader_items(embedder: object, n_distractors: int = SERIES_READER_DISTRACTORS,
+                        keep_gold: float = SERIES_READER_KEEP_GOLD, target: str = "answer") -> list[ReaderItem]:
+    """Notebook 08's reader training items, built exactly as its section 2 builds them: paragraph
+    chunks of the knowledge base (``data/kb_v1``) restricted to notebook 02's fine-tuning documents
+    (:func:`helpers.recipe.document_split`), a dense index of them with ``embedder`` (the series'
+    embedder reproduces 08's distractors, hence its adapter cache key), and the training wordings of
+    the facts inside the split. Every passage comes from those documents (checked)."""
+    from . import data, recipe, retrieval
+
+    facts, docs = data.load_facts(1), data.load_corpus(1)
+    split = recipe.document_split(facts, docs)
+    train_chunks = [c for c in retrieval.chunk_documents(docs, "paragraph") if c.doc_id in split.train_docs]
+    train_index = VectorIndex.build(embedder, train_chunks)
+    train_questions = data.fact_questions(list(split.inside), "train", pool=facts)
+    return reader_items(train_questions, train_chunks, train_index, n_distractors=n_distractors,
+                        keep_gold=keep_gold, target=target, allowed_docs=split.train_docs)
+
+
+def series_reader_examples(embedder: object, tokenizer: "PreTrainedTokenizerBase") -> list[dict[str, list[int]]]:
+    """The tokenized training examples of notebook 08's reader (:func:`series_reader_items` for its
+    :data:`SERIES_READER_ARM`, then :func:`reader_examples`), ready for
+    ``helpers.finetune.train_lora("qa", examples, series_reader_settings())``."""
+    return reader_examples(series_reader_items(embedder), tokenizer)

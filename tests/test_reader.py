@@ -77,3 +77,21 @@ def test_distractors_never_hold_an_accepted_answer(embedder):
     q = Question(qid="q/train", text="When did the gate open?", answers=("1990",), fact_id="q", doc_ids=("a",), kind="train")
     items = reader.reader_items([q], chunks, VectorIndex.build(embedder, chunks), n_distractors=2, keep_gold=1.0)
     assert {p.doc_id for p in items[0].passages} == {"a", "c", "d"}
+
+
+def test_series_reader_is_notebook_08s_two_distractor_arm(embedder, tokenizer):
+    """The examples --reader trained trains on: notebook 08's section 2, built from the knowledge base."""
+    from helpers import data, recipe
+
+    items = reader.series_reader_items(embedder)
+    facts, docs = data.load_facts(1), data.load_corpus(1)
+    split = recipe.document_split(facts, docs)
+    assert [i.question for i in items] == [f.question for f in split.inside]
+    assert sum(i.has_gold for i in items) == round(0.8 * len(items))
+    assert all(len(i.passages) == 3 for i in items)
+    assert {p.doc_id for i in items for p in i.passages} <= set(split.train_docs)
+    assert reader.series_reader_examples(embedder, tokenizer) == reader.reader_examples(items, tokenizer)
+    settings = reader.series_reader_settings()
+    assert (settings.epochs, settings.micro_batch_size, settings.top_layers) == (2, 2, recipe.QA_SETTINGS.top_layers)
+    assert reader.series_reader_settings(n_layers=2).top_layers == 2
+    assert reader.series_reader_settings(n_layers=30) == settings
