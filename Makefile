@@ -10,6 +10,7 @@
 #                make site (the series as a static website in docs/_build/html, from the stored outputs),
 #                make check (pre-flight: is this machine ready?), make warm (fill every cache the notebooks use),
 #                make cache-pack / make cache-unpack (carry a warm cache to other machines),
+#                make solutions (run the exercise solutions in notebooks/solutions/ on scratch copies; NB="09 04" for some),
 #                make clean-cache, make distclean.
 
 PYTHON ?= python3
@@ -42,7 +43,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab lab-student test unit site notebooks student ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
+.PHONY: lab lab-student test unit site notebooks student solutions ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -136,6 +137,12 @@ compare: $(STAMP)
 # student variant: notebooks/clean/ (code and exercises, no outputs, no explanations)
 student: $(STAMP)
 	$(BIN)/python .ci/make_clean_notebooks.py
+
+# The exercise solutions (notebooks/solutions/): every cell, on scratch copies in build/solutions; their
+# results go to a scratch folder, never to results/ (.ci/run_solutions.py). NB="09 04" runs some of them.
+SOLUTION_RESULTS ?= $(CURDIR)/.cache/solution-results
+solutions: $(STAMP)
+	$(CI_ENV) RAGFT_RESULTS_DIR="$(SOLUTION_RESULTS)" $(BIN)/python .ci/run_solutions.py --out build/solutions $(NB)
 
 .PHONY: check warm cache-pack cache-unpack
 

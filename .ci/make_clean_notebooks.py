@@ -31,6 +31,10 @@ before reading the full notebook. On top of that, the student copy asks for pred
   The rewrite uses ``ast`` to *find* each assert and its message (exact line and column spans) and
   splices the new message into the original text, instead of ``ast.unparse``, which would drop the
   cell's comments and reformat its code; multi-line and parenthesised messages are handled alike.
+* **Claims hide their expected status.** A ``claims.Claim(...)`` call states the status the prose was
+  written for ("supported", "no detectable difference"): a result. In the student copy that argument
+  becomes ``claims.PREDICT`` and ``expected_seeds=`` becomes ``None`` (:func:`hide_expected`), so the
+  claims table shows what the run found and asserts nothing the student is asked to predict.
 * **Comments that point to removed prose** ("the text below", "the verdict's statements", "the
   caption below") are removed, found with ``tokenize`` so that a ``#`` inside a string is never taken
   for a comment (:data:`POINTER`).
@@ -104,7 +108,14 @@ their number. Your results go to a scratch folder, never to `results/`.
   *family*; a verdict rests only on comparisons still real after it (Holm p < 0.05).
 * **Status** of a claim: *supported* (real, in the claimed direction), *contradicted* (real, the other
   way), *no detectable difference*, or *exploratory* (shown, never evidence). A claim about one share
-  against a limit is supported when its whole 95% interval is on the claimed side."""
+  against a limit is supported when its whole 95% interval is on the claimed side.
+
+**Your predictions.** In the full notebook the third argument of each `claims.Claim(...)` is the status
+its text relies on, and the cell fails if a run disagrees. Here it is `claims.PREDICT`: nothing is checked.
+Before running, write down a status for each claim: "Will it hold?" means "will it be *supported*?"; a
+"no difference" claim can at best show *no detectable difference*; an *exploratory* one always shows
+*exploratory* (predict its direction only). After running, the **status** column is what this run found;
+**seeds agreeing** counts the training seeds whose own result shows the claim (e.g. 3/3)."""
 
 CHECKS_INTRO = """\
 ## Checks
@@ -426,6 +437,28 @@ def neutralize_asserts(source: str, first: int) -> tuple[str, int]:
     return text, first + len(asserts)
 
 
+def hide_expected(source: str, aliases: set[str]) -> str:
+    """Replace each Claim call's expected status with ``claims.PREDICT`` and its ``expected_seeds`` with
+    ``None`` (spliced into the original text, like :func:`neutralize_asserts`). Cells that do not parse
+    are returned unchanged."""
+    tree = parse(source)
+    if tree is None:
+        return source
+    lines = source.split("\n")
+    edits = []
+    for call in _claim_calls(tree, aliases):
+        targets = [(call.args[2], "claims.PREDICT")] if len(call.args) >= 3 else []
+        targets += [(k.value, "claims.PREDICT" if k.arg == "expected" else "None") for k in call.keywords
+                    if k.arg in ("expected", "expected_seeds")]
+        for node, new in targets:
+            edits.append((_offset(lines, node.lineno, node.col_offset),
+                          _offset(lines, node.end_lineno, node.end_col_offset), new))
+    text = "\n".join(lines)
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
 def remove_pointer_comments(source: str) -> str:
     """Drop comments that point to prose the student copy removes (a comment line goes whole)."""
     try:
@@ -482,10 +515,11 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     trees = {id(c): parse(c.source) for c in code}
     # assert numbers follow the full notebook's order, wherever a check ends up
     numbers, rewritten, n = {}, {}, 1
+    aliases = _claim_aliases([t for t in trees.values() if t is not None])
     for c in code:
         new, after = neutralize_asserts(c.source, n)
         numbers[id(c)], n = list(range(n, after)), after
-        rewritten[id(c)] = remove_pointer_comments(new)
+        rewritten[id(c)] = remove_pointer_comments(hide_expected(new, aliases))
 
     out = nbformat.v4.new_notebook(metadata=nb.metadata)
     moved: list[nbformat.NotebookNode] = []

@@ -167,7 +167,8 @@ def findings(rows: list[Row]) -> list[str]:
     out.append(
         f"**Both, combined naively: {lead}.** A Q&A-tuned model handed RAG's passages answered {both.both.short()} of "
         f"questions outside its training set correctly, RAG alone {both.rag.short()} ({_said(both)}). A reader trained "
-        f"with passages answered {_other(both, 'reader trained with passages, held-out documents').short()} of questions "
+        f"with passages and style pairs (notebook 08's style-mix arm) answered "
+        f"{_other(both, 'reader trained with passages, held-out documents').short()} of questions "
         f"on held-out documents, RAG {rag_held.short()} ({_said(reader)}). Right and in the house style: a style "
         f"adapter + RAG {_pct1(_other(both, 'style adapter + RAG, right and in style'))}, three examples + RAG "
         f"{_pct1(_other(both, 'three examples + RAG, right and in style'))} ({_said(shots_rag)}), RAG alone "

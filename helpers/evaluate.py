@@ -50,6 +50,7 @@ from .statistics import (
                       auc,
                       bootstrap_ci,
                       detector_scores,
+                      difference_in_differences,
                       holm,
                       paired_difference,
                       paired_values,
@@ -66,5 +67,5 @@ __all__ = ["is_abstention", "ERROR_STAGES", "OUTCOMES", "REPLY_OUTCOMES", "VALUE
            "quantities", "reciprocal_rank", "reply_outcome", "reply_outcome_shares", "states_answer", "token_f1",
            "value_outcome",
            "BINARY_METRICS", "DetectorScores", "Difference", "Estimate", "auc", "bootstrap_ci", "detector_scores",
-           "holm", "paired_difference", "paired_values", "proportion", "separating_threshold", "summarize",
-           "summary_table", "wilson"]
+           "difference_in_differences", "holm", "paired_difference", "paired_values", "proportion",
+           "separating_threshold", "summarize", "summary_table", "wilson"]

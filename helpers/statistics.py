@@ -186,6 +186,22 @@ def paired_difference(rows_a: Sequence[Graded], rows_b: Sequence[Graded],
                          clusters=clusters)
 
 
+def difference_in_differences(a_changed: Sequence[Graded], a_base: Sequence[Graded], b_changed: Sequence[Graded],
+                              b_base: Sequence[Graded], metric: str = "contains", seed: int = 0) -> Difference:
+    """Does one change (int8 weights, say) cost system A more than system B on the same questions?
+
+    Per question: ``(a_changed - a_base) - (b_changed - b_base)`` on ``metric``, with the paired interval
+    and sign test of :func:`paired_values` (facts resampled). Negative: the change cost A more.
+    """
+    qids = [r.qid for r in a_changed]
+    if any([r.qid for r in rows] != qids for rows in (a_base, b_changed, b_base)):
+        raise ValueError("a difference in differences needs the same questions in the same order in all four lists")
+    score = lambda r: float(getattr(r, metric))           # noqa: E731
+    effect_a = [score(x) - score(y) for x, y in zip(a_changed, a_base, strict=True)]
+    effect_b = [score(x) - score(y) for x, y in zip(b_changed, b_base, strict=True)]
+    return paired_values(qids, effect_a, effect_b, seed=seed)
+
+
 def auc(scores_yes: Sequence[float], scores_no: Sequence[float], seed: int = 0) -> Estimate:
     """Area under the ROC curve: the chance that a random "yes" item scores above a random "no" item
     (ties count half; 0.5 = no separation), with a 95% percentile bootstrap interval that resamples

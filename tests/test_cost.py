@@ -51,11 +51,22 @@ def test_merged_and_int8_copies_answer_like_the_original_and_leave_it_alone(tiny
         merged = cost.merged_copy(peft_model)
         assert torch.allclose(merged(input_ids=ids).logits, reference, atol=1e-4)
         assert torch.equal(peft_model(input_ids=ids).logits, reference)            # original untouched
+        # the copy shares every tensor the merge leaves alone and owns the adapted ones
+        original = {n.replace("base_model.model.", "").replace(".base_layer", ""): p.data_ptr()
+                    for n, p in peft_model.named_parameters() if "lora_" not in n}
+        copied = {n: p.data_ptr() for n, p in merged.named_parameters()}
+        adapted = {n for n in copied if n.endswith(("q_proj.weight", "v_proj.weight", "q_proj.bias", "v_proj.bias"))}
+        assert adapted and set(copied) <= set(original)
+        assert all((copied[n] == original[n]) == (n not in adapted) for n in copied)
+        merged_half = cost.merged_copy(peft_model).to(torch.bfloat16)          # converting the copy...
+        assert merged_half.dtype == torch.bfloat16
+        assert torch.equal(peft_model(input_ids=ids).logits, reference)            # ...leaves the original as it was
         small = cost.int8_copy(merged)
         coarse = cost.int8_copy(merged, per_channel=False)
         assert not torch.equal(small(input_ids=ids).logits, coarse(input_ids=ids).logits)   # two schemes
         assert torch.corrcoef(torch.stack([small(input_ids=ids).logits.flatten(), reference.flatten()]))[0, 1] > 0.95
     assert cost.serialized_bytes(small) < cost.serialized_bytes(merged)
+    assert merged(input_ids=ids).logits.shape == reference.shape     # int8_copy left its source usable
     with pytest.raises(TypeError, match="PeftModel"):
         cost.merged_copy(merged)
 

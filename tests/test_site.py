@@ -3,8 +3,8 @@
 The build runs Sphinx as `make site` does, from scratch, with warnings counted as failures (a build of
 this test's is reused while no input changed). Then headless Chromium (Debian's `chromium` package, driven by
 the `playwright` package; no browser is downloaded) opens every page and checks: it has a title and a
-heading, every image loaded, every internal link leads to a built file (and its #anchor exists), nothing
-was fetched from the network, and the console shows no errors. One screenshot is saved to
+heading, every image loaded and every figure has alt text, every internal link leads to a built file (and its
+#anchor exists), nothing was fetched from the network, and the console shows no errors. One screenshot is saved to
 .cache/site-screenshot.png. Without /usr/bin/chromium the browser test is skipped, with that reason.
 """
 from __future__ import annotations
@@ -169,6 +169,9 @@ def test_every_page_in_chromium(site, capsys, tmp_path):
                 n_images += 1
                 if not width:
                     problems.append(f"{name}: image did not load: {src}")
+            for src in page.eval_on_selector_all("div.cell_output img", "els => els.filter(e => !(e.alt || '').trim())"
+                                                 ".map(e => e.currentSrc || e.src)"):
+                problems.append(f"{name}: a figure without alt text: {src}")
             for href in set(page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")):
                 target = _internal_target(href)
                 if target is None:
@@ -260,3 +263,28 @@ def test_prepare_tags_and_strips_without_touching_other_tags():
     assert "tags" not in cells[3].metadata
     assert cells[3].source == "fig, ax = plt.subplots()\n# NBVAL_IGNORE_OUTPUT stays: not at the top"
     assert cells[4].source == "# NBVAL_IGNORE_OUTPUT in prose stays"
+
+
+def test_every_figure_has_a_caption_that_becomes_its_alt_text():
+    """Each figure of each notebook is followed by a one-line italic caption, and the site's reader turns
+    it into the image's alt text (checked in the browser too)."""
+    import nbformat
+
+    evidence = _evidence()
+    missing = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        captions = evidence.figure_captions(nb)
+        assert captions or path.name.startswith("09"), f"{path.name}: no figure found"
+        missing += [f"{path.name}: cell {i}" for i, caption in captions.items() if not caption]
+        evidence.prepare(nb)
+        for i, caption in captions.items():
+            assert not caption or nb.cells[i].metadata["mystnb"]["image"]["alt"] == caption
+    assert not missing, "figures without a caption (an italic line opening the next markdown cell): " + ", ".join(missing)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("plt.show()", outputs=[nbformat.v4.new_output("display_data", {"image/png": "AA=="})]),
+        nbformat.v4.new_markdown_cell("*Bars: share `correct`,\nwith intervals.*\n\nMore text."),
+        nbformat.v4.new_code_cell("plt.show()", outputs=[nbformat.v4.new_output("display_data", {"image/png": "AA=="})]),
+        nbformat.v4.new_markdown_cell("**Bold is not a caption.**"),
+    ])
+    assert evidence.figure_captions(nb) == {0: "Bars: share correct, with intervals.", 2: None}

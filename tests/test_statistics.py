@@ -81,3 +81,19 @@ def test_fact_clusters_map_twins_to_one_id() -> None:
     assert clusters["F001"] == "F001"
     facts = {f.id: f for f in data.load_facts(1)}
     assert all(clusters[i] == (f.same_as or i) for i, f in facts.items())
+
+
+def test_difference_in_differences_compares_two_effects() -> None:
+    from helpers.data import Question
+    from helpers.grading import grade
+
+    qs = [Question(f"D{i}/h1", "q", ("yes",)) for i in range(12)]
+    right, wrong = grade(qs, ["yes"] * 12), grade(qs, ["no"] * 12)
+    half = grade(qs, ["yes"] * 6 + ["no"] * 6)
+    # the change costs A every answer (1 -> 0) and B half of them: A's loss is 0.5 larger
+    did = statistics.difference_in_differences(wrong, right, half, right)
+    assert did.mean == -0.5 and did.a_only == 0 and did.b_only == 6
+    same = statistics.difference_in_differences(half, right, half, right)
+    assert same.mean == 0 and not same.real
+    with pytest.raises(ValueError, match="same questions"):
+        statistics.difference_in_differences(wrong, right, half[:5], right[:5])

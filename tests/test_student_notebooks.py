@@ -240,3 +240,31 @@ def test_clean_moves_only_checks_nothing_later_changes():
     assert out[ids.index("check-y")].source.startswith('assert y == 2, "check 2 of this notebook"')   # y changes later
     assert out[ids.index("rebind")].source == "y = 3\nt = [s for s in range(3)]"
     assert "Will it hold: RAG answers more than the adapter? By how much?" in out[ids.index("verdict-predict")].source
+
+
+def test_student_claims_do_not_state_their_expected_status():
+    """Every Claim in a student copy expects ``claims.PREDICT`` (the student's prediction) and no number of
+    agreeing seeds; the full notebook's Claims state a status."""
+    from helpers import claims
+
+    script = _script()
+    for path in STUDENT_COPIES:
+        trees = [_tree(s) for s in _code(path)]
+        aliases = script._claim_aliases(trees)
+        calls = [c for t in trees for c in script._claim_calls(t, aliases)]
+        full = [c for s in _code(ROOT / "notebooks" / path.name)
+                for c in script._claim_calls(_tree(s), script._claim_aliases([_tree(s)]) | aliases)]
+        assert len(calls) == len(full), path.name
+        for call in calls:
+            expected = call.args[2] if len(call.args) >= 3 else next(k.value for k in call.keywords if k.arg == "expected")
+            assert ast.unparse(expected) == "claims.PREDICT", (path.name, ast.unparse(call))
+            seeds = [k.value for k in call.keywords if k.arg == "expected_seeds"]
+            assert all(isinstance(v, ast.Constant) and v.value is None for v in seeds), (path.name, ast.unparse(call))
+    # what the student copy relies on: a PREDICT claim is shown, never asserted
+    family = claims.Family()
+    from helpers.statistics import paired_values
+    family.add("a - b", paired_values([f"F{i}/h1" for i in range(10)], [1.0] * 10, [0.0] * 10))
+    shown = family.check([claims.Claim("a beats b", "lower", claims.PREDICT, key="a - b")])
+    assert list(shown["status"]) == [claims.CONTRADICTED]
+    with pytest.raises(AssertionError):
+        family.check([claims.Claim("a beats b", "lower", claims.SUPPORTED, key="a - b")])

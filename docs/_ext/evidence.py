@@ -10,6 +10,9 @@ notebooks in notebooks/ are rendered as stored (never executed, never edited) wi
   figure always keeps its code visible.
 * the ``# NBVAL_...`` marker lines that start a cell (for nbval, not for readers) are removed from
   the displayed code.
+* every figure gets alt text: its caption, the one-line italic paragraph that opens the markdown
+  cell after it (the series' convention; :func:`figure_captions` finds them, a test checks that
+  every figure has one).
 
 Tags a notebook already carries are kept; ``show-input`` on a cell keeps its code visible.
 """
@@ -90,8 +93,38 @@ def is_check_cell(source: str, outputs: list | None = None) -> bool:
     return assert_lines > 0 and assert_lines >= max(other_lines, print_lines)
 
 
+_CAPTION = re.compile(r"^\*(?!\*)(.+?)(?<!\*)\*(?:\n\n|\s*$)", re.DOTALL)
+_MARKUP = re.compile(r"[*_`]")
+
+
+def _has_figure(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and any(
+        "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+def figure_captions(nb: nbformat.NotebookNode) -> dict[int, str | None]:
+    """For each cell that shows a figure: its caption as plain text, or None when the next cell does not
+    open with one. A caption is an italic paragraph (``*...*``, not bold) at the top of the markdown
+    cell right after the figure."""
+    captions: dict[int, str | None] = {}
+    for i, cell in enumerate(nb.cells):
+        if not _has_figure(cell):
+            continue
+        after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+        source = "" if after is None or after.cell_type != "markdown" else (
+            after.source if isinstance(after.source, str) else "".join(after.source))
+        match = _CAPTION.match(source.strip() + "\n\n")
+        captions[i] = " ".join(_MARKUP.sub("", match.group(1)).split()) if match else None
+    return captions
+
+
 def prepare(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Tag check cells ``hide-input`` and strip nbval markers from code, in place; returns ``nb``."""
+    """Tag check cells ``hide-input``, strip nbval markers from code and give each figure its caption as
+    alt text (myst-nb's ``mystnb.image.alt`` cell metadata), in place; returns ``nb``."""
+    for i, caption in figure_captions(nb).items():
+        if caption:
+            mystnb = nb.cells[i].metadata.setdefault("mystnb", {})
+            mystnb.setdefault("image", {}).setdefault("alt", caption)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
