@@ -264,12 +264,12 @@ def series() -> dict:
 
 
 def pick(rows: list[dict]) -> dict:
-    """The defaults: at the reader's k (``helpers.generation.DEFAULT_K``: one passage, chosen for the
+    """The defaults: at the reader's k (``helpers.recipe.K``: one passage, chosen for the
     135M reader by .ci/reader_format_ablation.py), the chunking, size and retriever with the highest
     answer-in-passages; ties go to the higher MRR, then to fewer chunks (less to embed)."""
-    from helpers import generation
+    from helpers import recipe
 
-    at_k = [r for r in rows if r["k"] == generation.DEFAULT_K]
+    at_k = [r for r in rows if r["k"] == recipe.K]
     best = max(at_k, key=lambda r: (r["hits"], r["mrr"], -r["n_chunks"]))
     return {key: best[key] for key in ("chunking", "chunk_size", "retriever", "k", "answer_in_passages", "hits",
                                        "mrr", "n_chunks")}

@@ -12,6 +12,7 @@ own (``tests/test_package_map.py`` checks every import of every module against t
     recipe                      the series' shared settings: document split, LoRA recipes, k, token budgets
     finetune                    LoRA adapters (Q&A and raw text), cached by a key of everything they depend on
     generation                  chat prompts and batched greedy answers
+    documents, lexical          real documentation read and chunked by section; BM25 and hybrid retrieval
     answer_cache, models,       answers cached by model and prompt; the generator and the embedder;
       corpus                      reading your own documents
     plotting, claims, results   figures; claims tables of verdicts; each notebook's saved numbers
@@ -34,4 +35,4 @@ Import the modules you need, e.g. ``from helpers import data, retrieval``. Nothi
 __all__ = ["config", "storage", "data", "retrieval", "abstention", "grading", "statistics", "evaluate", "plotting",
            "claims", "results", "answer_cache", "models", "corpus", "generation", "finetune", "recipe",
            "hallucination", "style", "reader", "cost", "transparency", "expertise", "scorecard", "compare",
-           "preflight"]
+           "preflight", "documents", "lexical"]
