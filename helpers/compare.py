@@ -281,7 +281,7 @@ def check_model(name: str | None, option: str, kind: str) -> None:
         option = f"RAGFT_{kind.upper()} (the default {option})"
     if name in builtins:
         try:
-            models._package_file(builtins[name], name)
+            models.package_file(builtins[name], name)
         except (ModuleNotFoundError, FileNotFoundError) as exc:
             raise UsageError(f"{option} {name}: {exc}") from None
         return

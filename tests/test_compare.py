@@ -636,3 +636,16 @@ def test_reader_passages_body_drops_the_first_line_and_keeps_the_ranking() -> No
     assert shown[1][0].text == "Only a heading line", "a chunk with no body is shown whole"
     args = compare.build_parser().parse_args(["--docs", "d", "--questions", "q", "--out", "o"])
     assert args.reader_passages == "chunk" and args.reader == "base"
+
+
+def test_recorded_defaults_are_the_commands_defaults() -> None:
+    """results/compare_defaults.json records what the defaults were chosen on; a change of default
+    without re-running .ci/real_docs_devset.py (or the other way round) leaves a stale file."""
+    from helpers import recipe
+
+    recorded = json.loads((config.REPO_ROOT / "results" / "compare_defaults.json").read_text(encoding="utf-8"))
+    chosen = recorded["chosen"]
+    assert (chosen["chunking"], chosen["chunk_size"], chosen["retriever"], chosen["k"]) == (
+        compare.DEFAULT_CHUNKING, compare.DEFAULT_CHUNK_SIZE, compare.DEFAULT_RETRIEVER, recipe.K)
+    if "reader_grid" in recorded:   # the generation run's reference cell is the defaults' cell
+        assert recorded["reader_grid"]["default"] == f"{compare.DEFAULT_CHUNK_SIZE} x {recipe.K}"
