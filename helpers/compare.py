@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from . import corpus, documents, evaluate, generation, lexical, recipe, retrieval, storage
+from . import claims, corpus, documents, evaluate, generation, lexical, recipe, retrieval, storage
 from .data import DataError, Document, Question, normalize_text, read_jsonl
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -728,7 +728,7 @@ def reader_warnings(questions: Sequence[Question], trained_reader: dict[str, Any
 def summarize_systems(graded: dict[str, list[evaluate.Graded]],
                       answers: dict[str, list[generation.Answer]]) -> dict[str, dict[str, Any]]:
     """Each system's shares (lenient with its Wilson interval, strict, F1, abstained), hedged
-    replies, and mean seconds and prompt tokens per query."""
+    replies, and mean seconds, prompt tokens and reply tokens per query."""
     systems = {}
     for name, rows in graded.items():
         s = evaluate.summarize(rows)
@@ -736,26 +736,35 @@ def summarize_systems(graded: dict[str, list[evaluate.Graded]],
                          "lenient_ci": [s["contains"].low, s["contains"].high],
                          "abstained": s["abstained"].mean, "hedged": sum(r.hedged for r in rows),
                          "seconds_per_query": sum(a.seconds for a in answers[name]) / len(rows),
-                         "prompt_tokens": sum(a.prompt_tokens for a in answers[name]) / len(rows)}
+                         "prompt_tokens": sum(a.prompt_tokens for a in answers[name]) / len(rows),
+                         "reply_tokens": sum(a.new_tokens for a in answers[name]) / len(rows)}
     return systems
 
 
 def compare_systems(graded: dict[str, list[evaluate.Graded]]) -> dict[str, dict[str, Any]]:
-    """The paired comparisons of :data:`COMPARISONS` whose two systems ran, keyed ``"a - b"``."""
-    comparisons = {}
+    """The paired comparisons of :data:`COMPARISONS` whose two systems ran, keyed ``"a - b"``.
+
+    The comparisons of one report are one family, as a notebook's are (:class:`helpers.claims.Family`):
+    Holm-corrected together, and real only by the series' rule after the correction
+    (:meth:`helpers.claims.Family.real`); no rule of the command's own."""
+    family = claims.Family()
     for a, b in COMPARISONS:
         if a in graded and b in graded:
             # the user's question ids are not the series' facts: each question is its own unit
-            d = evaluate.paired_difference(graded[a], graded[b], clusters={})
-            real = d.real   # the series' one rule (helpers.statistics.Difference.real); none of our own
-            ci = f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
-            detail = f"only {a} right: {d.a_only}, only {b} right: {d.b_only}, McNemar p = {d.p_value:.3f}"
-            verdict = (f"lenient, {a} minus {b}: {ci}, "
-                       + ("a real difference" if real else "no detectable difference")
-                       + f" at n = {d.n} questions ({detail})")
-            comparisons[f"{a} - {b}"] = {"difference": d.mean, "ci": [d.low, d.high], "real": real,
-                                         "a_only": d.a_only, "b_only": d.b_only, "mcnemar_p": d.p_value,
-                                         "verdict": verdict}
+            family.add(f"{a} - {b}", evaluate.paired_difference(graded[a], graded[b], clusters={}))
+    comparisons = {}
+    for key, p_holm in family.holm_ps().items():
+        a, b = key.split(" - ")
+        d, real = family[key], family.real(key)
+        ci = f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}]"
+        detail = (f"only {a} right: {d.a_only}, only {b} right: {d.b_only}, McNemar p = {d.p_value:.3f}"
+                  + (f", Holm p = {p_holm:.3f}" if len(family) > 1 else ""))
+        verdict = (f"lenient, {a} minus {b}: {ci}, "
+                   + ("a real difference" if real else "no detectable difference")
+                   + f" at n = {d.n} questions ({detail})")
+        comparisons[key] = {"difference": d.mean, "ci": [d.low, d.high], "real": real,
+                            "a_only": d.a_only, "b_only": d.b_only, "mcnemar_p": d.p_value,
+                            "holm_p": p_holm, "verdict": verdict}
     return comparisons
 
 
@@ -899,8 +908,9 @@ def report_markdown(results: dict[str, Any]) -> str:
         out.append(f"- {n} questions: intervals this wide decide little; use 100 or more for a decision.")
     out.append("- Differences are paired (same questions): a bootstrap interval over questions, and a difference "
                "is called real only when it excludes zero and the exact McNemar test on the questions only one "
-               f"system got right agrees (p < 0.05). {len(results['comparisons'])} comparisons are made, with no "
-               "correction for multiple tests.")
+               f"system got right agrees (p < 0.05). The {len(results['comparisons'])} comparisons of this report "
+               "are one family: their p-values are Holm-corrected together, and the corrected p must be below "
+               "0.05 too.")
     for w in results.get("warnings", []):
         out.append(f"- {w}.")
     if results["skipped_files"]:

@@ -259,11 +259,12 @@ def test_training_adds_two_systems(tiny_model_dir: Path, cache: Path, tmp_path: 
 def test_the_command_calls_real_what_difference_calls_real(tiny_model_dir: Path, cache: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """The command applies the series' one rule for "real" (``Difference.real``) and no rule of its
-    own: with the rule swapped for one that calls every comparison real, so does the report."""
-    from helpers import statistics
+    """The command applies the series' one rule for "real" after Holm's correction
+    (``claims.Family.real``) and no rule of its own: with the rule swapped for one that calls every
+    comparison real, so does the report."""
+    from helpers import claims
 
-    monkeypatch.setattr(statistics.Difference, "real", property(lambda d: True))
+    monkeypatch.setattr(claims.Family, "real", lambda self, key: True)
     out = tmp_path / "run"
     code = compare.main(["--docs", str(SAMPLE / "docs"), "--questions", str(SAMPLE / "questions.jsonl"),
                          "--generator", str(tiny_model_dir), "--out", str(out), "--quiet"])
