@@ -7,6 +7,7 @@
 #                make unit (helpers' unit tests only), make ablation (re-run the reader-format
 #                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread), make idk-seeds (04's),
 #                make compare DOCS=... QUESTIONS=... OUT=... (the comparison on your own documents),
+#                make generator-cost (what larger generators cost per answer on this CPU),
 #                make site (the series as a static website in docs/_build/html, from the stored outputs),
 #                make check (pre-flight: is this machine ready?), make warm (fill every cache the notebooks use),
 #                make cache-pack / make cache-unpack (carry a warm cache to other machines),
@@ -43,7 +44,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab lab-student test unit site notebooks student solutions ablation lm-rate style-seeds idk-seeds scale compare install clean-cache distclean
+.PHONY: lab lab-student test unit site notebooks student solutions ablation lm-rate style-seeds idk-seeds scale generator-cost compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -128,6 +129,10 @@ idk-seeds: $(STAMP)
 scale: $(STAMP)
 	$(CI_ENV) $(BIN)/python .ci/scale_test.py
 
+# what a larger generator costs per answer on this CPU (results/generator_cost.json, quoted in the README)
+generator-cost: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/generator_cost.py
+
 # your own documents: make compare DOCS=folder QUESTIONS=questions.jsonl OUT=folder [TRAIN=pairs.jsonl] [ARGS="--k 2"]
 compare: $(STAMP)
 	@test -n "$(DOCS)" -a -n "$(QUESTIONS)" -a -n "$(OUT)" || { echo "usage: make compare DOCS=folder QUESTIONS=file.jsonl OUT=folder [TRAIN=file.jsonl] [ARGS='...']"; exit 2; }
@@ -154,7 +159,7 @@ check: $(STAMP)
 
 # Fill every cache the notebooks use (converted weights, every adapter, the answers) by executing
 # copies of the notebooks in a scratch folder, side by side where cores and memory allow; the
-# committed notebooks and results/ stay as they are (.ci/warm_cache.py; 30-50 min on 2 cores).
+# committed notebooks and results/ stay as they are (.ci/warm_cache.py; 60 min on 2 cores, measured on a fresh clone).
 # JOBS=n notebooks at a time, THREADS=n torch threads each; JOBS=1 THREADS=2 matches make notebooks.
 warm: $(STAMP)
 	$(BIN)/python .ci/warm_cache.py $(if $(JOBS),--jobs $(JOBS),) $(if $(THREADS),--threads $(THREADS),)

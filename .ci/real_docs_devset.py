@@ -6,6 +6,8 @@ its retrieval defaults on it.
     .venv/bin/python .ci/real_docs_devset.py series      # the same grid on the series' corpora (added to it)
     .venv/bin/python .ci/real_docs_devset.py readers     # the readers compared on the development set
     .venv/bin/python .ci/real_docs_devset.py select      # --select-on-dev 0.5 checked, retrieval only
+    .venv/bin/python .ci/real_docs_devset.py reader-grid # chunk size x k by the reader's accuracy (generation)
+    .venv/bin/python .ci/real_docs_devset.py timing      # the command on 30 documents and 40 questions, timed
 
 ``extract``: the long descriptions (the PyPI project pages: READMEs in Markdown or
 reStructuredText, with badges, code blocks, tables and changelogs) of installed packages under
@@ -32,6 +34,18 @@ indexed or without their heading-path line (``--reader-passages body``); accurac
 ceiling, and paired differences by the series' rule (``Difference.real``). Added under ``readers``.
 The holdout set is not read (``readers --set real_docs_holdout`` reads it: once, at the end).
 
+``reader-grid``: the chunk size and k chosen on the *reader's* accuracy, not only the ceiling: the
+command (base reader, defaults otherwise) on the development set for each cell of
+:data:`READER_GRID`, every cell's RAG answers paired with the defaults' (section chunks of 120
+words, k = 1) and Holm-corrected as one family; the answer cache is off, so every cell's seconds
+per answer come from this run. Added under ``reader_grid``.
+
+``timing``: the issue's budget (30 documents, 40 questions, no training, under 3 minutes on 2
+cores), measured as a user meets it: the development set's 13 documents plus the long descriptions
+of the 17 packages in :data:`TIMING_EXTRA` (among the longest installed, 22,000 words together),
+written to a scratch folder, and the first 40 development questions; the command with its defaults
+in a child process with the answer cache off, wall time and peak memory. Added under ``timing``.
+
 ``select``: what ``--select-on-dev 0.5`` chooses (retrieval only) on the development set and the
 series' corpora, for split seeds 0, 1 and 2, and the evaluation half's answer-in-passages with the
 chosen settings against the command's defaults (k = 1, section chunks of 120 words, BM25). Added
@@ -44,6 +58,7 @@ import dataclasses
 import email.parser
 import json
 import re
+import shutil
 import sys
 import sysconfig
 import time
@@ -52,7 +67,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import compare, corpus, documents, evaluate, lexical, retrieval, storage  # noqa: E402
+from helpers import compare, corpus, documents, evaluate, lexical, recipe, retrieval, storage  # noqa: E402
 from helpers.data import DataError  # noqa: E402
 
 # package -> license as its metadata states it (checked again on extraction)
@@ -341,6 +356,117 @@ def readers(name: str = "real_docs_dev") -> dict:
     return found
 
 
+# (chunk size, k): the 150-word cap's cells (60 x 1, 60 x 2, 120 x 1) and two beyond it (120 x 2, 200 x 1)
+READER_GRID = ((60, 1), (60, 2), (120, 1), (120, 2), (200, 1))
+
+
+def reader_grid(name: str = "real_docs_dev") -> dict:
+    """The base reader's accuracy per chunk size and k (:data:`READER_GRID`) on one set, each cell
+    paired with the defaults' cell and Holm-corrected; added to results/compare_defaults.json under
+    ``reader_grid``."""
+    import csv
+    import os
+    import tempfile
+
+    # every answer generated now (answer cache off), so each cell's seconds come from this run, on this machine
+    os.environ["RAGFT_ANSWER_CACHE"] = "0"
+    default = (compare.DEFAULT_CHUNK_SIZE, recipe.K)
+    cells: dict = {}
+    correct: dict[tuple[int, int], dict[str, bool]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for size, k in READER_GRID:
+            out = Path(scratch) / f"{size}-{k}"
+            began = time.perf_counter()
+            code = compare.main(["--docs", str(ROOT / "data" / name / "docs"), "--questions",
+                                 str(ROOT / "data" / name / "questions.jsonl"), "--quiet", "--out", str(out),
+                                 "--chunk-size", str(size), "--k", str(k)])
+            if code:
+                raise SystemExit(f"chunk size {size}, k {k}: the command exited {code}")
+            results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+            with (out / "answers.csv").open(encoding="utf-8-sig") as handle:
+                rows = list(csv.DictReader(handle))
+            correct[(size, k)] = {r["id"]: r[f"{compare.RAG}: grade"] == "correct" for r in rows}
+            rag = results["systems"][compare.RAG]
+            cells[f"{size} x {k}"] = {"chunk_size": size, "k": k, "wall_seconds": round(time.perf_counter() - began, 1),
+                                      **{key: rag[key] for key in ("lenient", "lenient_ci", "ceiling", "used_when_shown",
+                                                                    "seconds_per_query", "prompt_tokens") if key in rag}}
+            c = cells[f"{size} x {k}"]
+            print(f"{size:>4} words x k {k}: RAG {c['lenient']:.2f} [{c['lenient_ci'][0]:.2f}, {c['lenient_ci'][1]:.2f}], "
+                  f"ceiling {c['ceiling']:.2f}, {c['seconds_per_query']:.2f} s/answer, {c['prompt_tokens']:.0f} prompt tokens",
+                  flush=True)
+    others = [cell for cell in READER_GRID if cell != default]
+    paired = {}
+    for size, k in others:
+        ids = list(correct[default])
+        d = evaluate.paired_values(ids, [float(correct[(size, k)][i]) for i in ids],
+                                   [float(correct[default][i]) for i in ids], clusters={})
+        paired[f"{size} x {k} - {default[0]} x {default[1]}"] = d
+    adjusted = evaluate.holm([d.p_value for d in paired.values()])
+    found = {"set": name, "default": f"{default[0]} x {default[1]}", "answer_cache": "off",
+             "threads": os.environ.get("OMP_NUM_THREADS"), "cells": cells, "paired": {}}
+    for (key, d), p_holm in zip(paired.items(), adjusted, strict=True):
+        real = d.real and p_holm < 0.05
+        found["paired"][key] = {"difference": d.mean, "ci": [d.low, d.high], "a_only": d.a_only, "b_only": d.b_only,
+                                "mcnemar_p": d.p_value, "holm_p": p_holm, "real": real, "n": d.n}
+        print(f"{key}: {d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] ({d.a_only} vs {d.b_only}), McNemar p {d.p_value:.3f}, "
+              f"Holm p {p_holm:.3f}: {'real' if real else 'no detectable difference'} at n = {d.n}")
+    path = ROOT / "results" / "compare_defaults.json"
+    out = json.loads(path.read_text(encoding="utf-8"))
+    out["reader_grid"] = found
+    storage.atomic_write_text(path, json.dumps(out, indent=2) + "\n")
+    return found
+
+
+TIMING_EXTRA = ("tqdm", "regex", "json5", "stack_data", "jedi", "sympy", "pycparser", "h11", "traitlets", "mpmath",
+                "parso", "idna", "arrow", "overrides", "prompt_toolkit", "httpx", "joblib")
+TIMING_QUESTIONS = 40
+
+
+def timing() -> dict:
+    """The command with its defaults on 30 real documents and 40 questions, answer cache off, in a
+    child process: wall seconds and peak memory (added under ``timing``)."""
+    import os
+    import subprocess
+    import tempfile
+
+    peak = ("import resource, sys; from helpers import compare; code = compare.main(sys.argv[1:]); "
+            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True); sys.exit(code)")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "docs"
+        shutil.copytree(ROOT / "data" / "real_docs_dev" / "docs", folder)
+        for package in TIMING_EXTRA:
+            if package in DEV or package in HOLDOUT:
+                raise SystemExit(f"{package}: already in a set; TIMING_EXTRA must add other documents")
+            _, _, suffix, text = long_description(metadata_file(package))
+            (folder / f"{package}{suffix}").write_text(text, encoding="utf-8")
+        n_docs = len(list(folder.iterdir()))
+        lines = (ROOT / "data" / "real_docs_dev" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        questions = Path(scratch) / "questions.jsonl"
+        questions.write_text("\n".join(lines[:TIMING_QUESTIONS]) + "\n", encoding="utf-8")
+        words = sum(len(p.read_text(encoding="utf-8").split()) for p in folder.iterdir())
+        began = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", peak, "--docs", str(folder), "--questions", str(questions),
+                               "--out", str(Path(scratch) / "out"), "--quiet"], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "RAGFT_ANSWER_CACHE": "0"})
+        wall = time.perf_counter() - began
+        if done.returncode:
+            raise SystemExit(f"the command exited {done.returncode}:\n{done.stderr[-2000:]}")
+        results = json.loads((Path(scratch) / "out" / "results.json").read_text(encoding="utf-8"))
+    peak_kb = int(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_KB")))
+    found = {"documents": n_docs, "words": words, "questions": results["n_questions"], "chunks": results.get("n_chunks"),
+             "wall_seconds": round(wall, 1), "peak_rss_gb": round(peak_kb / 1024 ** 2, 2),
+             "threads": os.environ.get("OMP_NUM_THREADS"), "answer_cache": "off",
+             "systems": {s: {key: v[key] for key in ("lenient", "ceiling", "seconds_per_query") if key in v}
+                         for s, v in results["systems"].items()}}
+    print(f"{n_docs} documents ({words} words), {found['questions']} questions: {found['wall_seconds']} s wall, "
+          f"peak {found['peak_rss_gb']} GB", flush=True)
+    path = ROOT / "results" / "compare_defaults.json"
+    out = json.loads(path.read_text(encoding="utf-8"))
+    out["timing"] = found
+    storage.atomic_write_text(path, json.dumps(out, indent=2) + "\n")
+    return found
+
+
 def select_check(fraction: float = 0.5, seeds: tuple[int, ...] = (0, 1, 2)) -> dict:
     """:func:`helpers.compare.select_on_dev` on half of each corpus's questions; the other half's
     answer-in-passages with the chosen settings and with the defaults (no generation)."""
@@ -386,7 +512,8 @@ def select_check(fraction: float = 0.5, seeds: tuple[int, ...] = (0, 1, 2)) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("extract", "check", "choose", "summarize", "series", "readers", "select"))
+    parser.add_argument("step", choices=("extract", "check", "choose", "summarize", "series", "readers", "select",
+                                           "reader-grid", "timing"))
     parser.add_argument("--set", default="real_docs_dev", choices=sorted(SETS), help="the set `readers` runs on")
     parsed = parser.parse_args()
     step = parsed.step
@@ -403,6 +530,10 @@ def main() -> None:
         readers(parsed.set)
     elif step == "select":
         select_check()
+    elif step == "reader-grid":
+        reader_grid()
+    elif step == "timing":
+        timing()
     else:
         choose()
 
