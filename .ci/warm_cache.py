@@ -9,7 +9,7 @@ Copies of the notebooks are executed in a scratch folder, with ``RAGFT_RESULTS_D
 it, so neither the committed notebooks (their stored outputs) nor ``results/`` change; the cache
 (``RAGFT_CACHE_DIR``, default ``.cache/``) is what fills up. Afterwards every notebook opens warm: it
 loads the converted generator, the trained adapters and the stored answers instead of computing them
-(from the README's table: about 2 min cold to seconds warm for 00, 15 min to 1 for 08).
+(from the README's table: about 2 min cold to 30 s warm for 00, 17 min to 50 s for 08).
 
 Order: later notebooks reuse earlier notebooks' adapters (02 trains the Q&A adapter that 04-08
 load; 03 trains the style adapter that 08 loads), so the notebooks are run in two phases, 00-03
@@ -48,8 +48,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EXECUTE = REPO / ".ci" / "execute_notebooks.py"
 FIRST_PHASE = ("00", "01", "02", "03")   # they train what later notebooks load
-# Cold run times from the README's table (minutes, 2 cores), to start the longest first.
-EXPECTED_MINUTES = {"00": 2, "01": 6, "02": 6.5, "03": 7, "04": 4, "05": 2, "06": 3, "07": 7, "08": 15}
+# Cold run times (minutes, 2 cores; `make warm JOBS=1` on a fresh clone, 2026-12-07), to start the longest first.
+EXPECTED_MINUTES = {"00": 1.7, "01": 7.2, "02": 7.9, "03": 8.2, "04": 4.6, "05": 1.2, "06": 4.3, "07": 8.0, "08": 16.7}
 MEMORY_PER_NOTEBOOK_GIB = 3.0
 THREADS_PER_NOTEBOOK = 2   # what CI gives a notebook
 

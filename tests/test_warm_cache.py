@@ -32,7 +32,7 @@ def names(groups) -> list[list[str]]:
 def test_phases_put_the_adapter_makers_first():
     assert names(warm.phases(SERIES, longest_first=False)) == [["00", "01", "02", "03"],
                                                                ["04", "05", "06", "07", "08"]]
-    # side by side, the longest start first (08 takes 15 min cold, 05 two)
+    # side by side, the longest start first (08 takes 17 min cold, 05 one)
     assert names(warm.phases(SERIES)) == [["03", "02", "01", "00"], ["08", "07", "04", "06", "05"]]
     assert names(warm.phases(SERIES[5:6])) == [["05"]]   # no empty phase
 
