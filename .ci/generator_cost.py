@@ -23,16 +23,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import config, models, storage  # noqa: E402
+from helpers import config, cost, models, storage  # noqa: E402
 
 N_QUESTIONS = 10
 # SmolLM2's published configurations (HuggingFaceTB/SmolLM2-360M-Instruct, -1.7B-Instruct, config.json):
@@ -44,11 +42,6 @@ SHAPES = {
     "1.7B shape": {"hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 24,
                    "num_attention_heads": 32, "num_key_value_heads": 32},
 }
-# The child's own peak: VmHWM of /proc/self/status (Linux). Not ru_maxrss, which Linux carries across
-# exec from the forked parent (this script, which held a model), so every child reported the parent's peak.
-PEAK = ("import re, sys; from pathlib import Path; from helpers import compare; code = compare.main(sys.argv[1:]); "
-        "status = Path('/proc/self/status').read_text(); "
-        "print('PEAK_KB', re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1), flush=True); sys.exit(code)")
 
 
 def write_shape(name: str, fields: dict, folder: Path) -> int:
@@ -73,18 +66,16 @@ def write_shape(name: str, fields: dict, folder: Path) -> int:
 
 
 def run(generator: str, questions: Path, out: Path) -> dict:
-    """The command with one ``--generator`` in a child process: its results, wall time and peak."""
-    env = {**os.environ, "RAGFT_ANSWER_CACHE": "0"}
-    began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK, "--docs", str(ROOT / "data" / "real_docs_dev" / "docs"),
-                           "--questions", str(questions), "--out", str(out), "--generator", generator, "--quiet"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - began
+    """The command with one ``--generator`` in a child process (:func:`helpers.cost.run_module_in_child`):
+    its results, wall time and own peak memory."""
+    done = cost.run_module_in_child(
+        "helpers.compare", ["--docs", str(ROOT / "data" / "real_docs_dev" / "docs"), "--questions", str(questions),
+                            "--out", str(out), "--generator", generator, "--quiet"],
+        env={**os.environ, "RAGFT_ANSWER_CACHE": "0"}, cwd=ROOT)
     if done.returncode:
         raise SystemExit(f"--generator {generator}: exit {done.returncode}\n{done.stderr[-2000:]}")
-    peak_kb = int(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_KB")))
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(peak_kb / 1024 ** 2, 2),
+    return {"wall_seconds": round(done.seconds, 1), "peak_rss_gb": round(done.peak_bytes / 1024 ** 3, 2),
             "systems": {s: {k: round(v[k], 3) for k in ("lenient", "seconds_per_query", "prompt_tokens", "reply_tokens")}
                         for s, v in results["systems"].items()}}
 

@@ -67,7 +67,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import compare, corpus, documents, evaluate, lexical, recipe, retrieval, storage  # noqa: E402
+from helpers import compare, corpus, cost, documents, evaluate, lexical, recipe, retrieval, storage  # noqa: E402
 from helpers.data import DataError  # noqa: E402
 
 # package -> license as its metadata states it (checked again on extraction)
@@ -426,11 +426,8 @@ def timing() -> dict:
     """The command with its defaults on 30 real documents and 40 questions, answer cache off, in a
     child process: wall seconds and peak memory (added under ``timing``)."""
     import os
-    import subprocess
     import tempfile
 
-    peak = ("import resource, sys; from helpers import compare; code = compare.main(sys.argv[1:]); "
-            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True); sys.exit(code)")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "docs"
         shutil.copytree(ROOT / "data" / "real_docs_dev" / "docs", folder)
@@ -444,17 +441,14 @@ def timing() -> dict:
         questions = Path(scratch) / "questions.jsonl"
         questions.write_text("\n".join(lines[:TIMING_QUESTIONS]) + "\n", encoding="utf-8")
         words = sum(len(p.read_text(encoding="utf-8").split()) for p in folder.iterdir())
-        began = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", peak, "--docs", str(folder), "--questions", str(questions),
-                               "--out", str(Path(scratch) / "out"), "--quiet"], cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "RAGFT_ANSWER_CACHE": "0"})
-        wall = time.perf_counter() - began
+        done = cost.run_module_in_child("helpers.compare", ["--docs", str(folder), "--questions", str(questions),
+                                                            "--out", str(Path(scratch) / "out"), "--quiet"],
+                                        env={**os.environ, "RAGFT_ANSWER_CACHE": "0"}, cwd=ROOT)
         if done.returncode:
             raise SystemExit(f"the command exited {done.returncode}:\n{done.stderr[-2000:]}")
         results = json.loads((Path(scratch) / "out" / "results.json").read_text(encoding="utf-8"))
-    peak_kb = int(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_KB")))
     found = {"documents": n_docs, "words": words, "questions": results["n_questions"], "chunks": results.get("n_chunks"),
-             "wall_seconds": round(wall, 1), "peak_rss_gb": round(peak_kb / 1024 ** 2, 2),
+             "wall_seconds": round(done.seconds, 1), "peak_rss_gb": round(done.peak_bytes / 1024 ** 3, 2),
              "threads": os.environ.get("OMP_NUM_THREADS"), "answer_cache": "off",
              "systems": {s: {key: v[key] for key in ("lenient", "ceiling", "seconds_per_query") if key in v}
                          for s, v in results["systems"].items()}}

@@ -10,6 +10,8 @@
 * :func:`artifact_bytes` / :func:`serialized_bytes`: what must be stored or shipped.
 * :func:`total_cost` and :func:`break_even`: one-off cost plus per-query cost over a query volume,
   and the volume at which two systems cost the same.
+* :func:`run_module_in_child`: a ``python -m`` run in a fresh process, with its wall time and its
+  own peak memory (the ``.ci`` measurement scripts use it).
 
 Costs are seconds of this machine's CPU time, not money: the reader multiplies by a price.
 """
@@ -17,7 +19,11 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -254,3 +260,51 @@ def cheapest(systems: Mapping[str, tuple[float, float]], n_queries: float) -> st
     if not systems:
         raise ValueError("no systems")
     return min(systems, key=lambda name: total_cost(*systems[name], n_queries))
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """One :func:`run_module_in_child` run: exit status, wall seconds, the child's own peak resident
+    memory in bytes, and what it printed."""
+
+    returncode: int
+    seconds: float
+    peak_bytes: int
+    stdout: str
+    stderr: str
+
+
+# Runs the module as ``python -m`` would, and at exit (also on SystemExit or an error) writes the
+# process's VmHWM, its own peak resident set, to the file named by RAGFT_PEAK_FILE.
+_PEAK_WRAPPER = """import os, re, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status", encoding="ascii") as status:
+        peak = re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)
+    with open(os.environ["RAGFT_PEAK_FILE"], "w", encoding="ascii") as out:
+        out.write(peak)
+"""
+
+
+def run_module_in_child(module: str, args: Sequence[str] = (), env: Mapping[str, str] | None = None,
+                        cwd: Path | str | None = None) -> ChildRun:
+    """``python -m module args`` in a fresh process (environment ``env``, default this one's): its
+    exit status, wall seconds, output, and its own peak resident memory.
+
+    The peak is the child's ``VmHWM`` (Linux ``/proc``), read by the child itself at exit. Not
+    ``ru_maxrss`` (``resource.getrusage`` in the child, or ``RUSAGE_CHILDREN`` / ``wait4`` in the
+    parent): Linux carries the forked parent's peak across ``exec``, so a child started by a process
+    that once held a 7 GB model reports 7 GB whatever it used. Raises ``RuntimeError`` where there is
+    no ``/proc/self/status`` (macOS, Windows)."""
+    if not Path("/proc/self/status").exists():
+        raise RuntimeError("run_module_in_child measures peak memory from /proc/self/status: Linux only")
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak_kb"
+        began = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, module, *args], cwd=cwd, capture_output=True,
+                              text=True, env={**(os.environ if env is None else env), "RAGFT_PEAK_FILE": str(peak_file)})
+        seconds = time.perf_counter() - began
+        peak_kb = int(peak_file.read_text(encoding="ascii")) if peak_file.exists() else 0
+    return ChildRun(done.returncode, seconds, peak_kb * 1024, done.stdout, done.stderr)

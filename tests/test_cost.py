@@ -3,6 +3,7 @@ tiny model, artifact sizes, and the break-even arithmetic."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,21 @@ def test_interleaved_latencies_time_each_model_on_every_prompt(tiny_model_dir, c
     assert all([a.text for a in answers] == expected for _, answers in out.values())   # same weights, prompt order
     with pytest.raises(ValueError, match="at least two"):
         cost.interleaved_latencies({"a": model}, tok, prompts)
+
+
+def test_run_module_in_child_reports_the_childs_own_peak_not_the_parents(tmp_path: Path) -> None:
+    """The parent holds 300 MB; a small child must not report it (ru_maxrss would: Linux carries a
+    forked parent's peak across exec). Exit status and output come back, also for SystemExit(2)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("peak memory is read from /proc (Linux)")
+    held = bytearray(300 * 1024 * 1024)
+    held[::4096] = b"\x01" * len(held[::4096])    # touch every page, so it is resident
+    small = cost.run_module_in_child("json.tool", ["--help"])
+    assert small.returncode == 0 and "usage" in small.stdout
+    assert 0 < small.peak_bytes < 150 * 1024 * 1024
+    refused = cost.run_module_in_child("helpers.compare", ["--docs", str(tmp_path / "missing"), "--questions",
+                                                           str(tmp_path / "q.jsonl"), "--out", str(tmp_path / "out")])
+    assert refused.returncode == 2 and refused.peak_bytes > 0
+    del held
