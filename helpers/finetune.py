@@ -36,7 +36,7 @@ from .data import normalize_text
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedTokenizerBase, TrainingArguments
 
-    from .data import Fact
+    from .data import Fact, Question
 
 Kind = Literal["qa", "lm"]
 IGNORE_INDEX = -100   # label value the loss skips (prompt tokens, padding)
@@ -656,6 +656,21 @@ def jaccard(a: str, b: str) -> float:
     """Token Jaccard similarity of two questions after SQuAD normalization (0 when both are empty)."""
     ta, tb = _tokens(a), _tokens(b)
     return len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+
+
+def answer_overlaps(texts: Sequence[tuple[str, str]], questions: Sequence["Question"]) -> list[tuple[str, str, str]]:
+    """``(text id, question id, answer)`` for every training text (``(id, text)``; a Q&A pair is its
+    question and answer joined) that contains an accepted answer of an evaluated question.
+
+    The near-copy check (:func:`jaccard`) compares wordings; this one catches a training text that
+    *answers* an evaluation question in other words ("Why are sensors mounted at 1.5 metres?" against
+    "How high should the sensors be?"). It also flags coincidences (a "14" in an unrelated answer):
+    the caller prints what it finds and shows whether its results change without those questions.
+    """
+    from .grading import contains_answer
+
+    return [(tid, q.qid, q.answers[0]) for q in questions if q.answers for tid, text in texts
+            if contains_answer(text, q.answers)]
 
 
 def fact_pairs(facts: Sequence["Fact"], n_paraphrases: int = 0) -> TrainingPairs:

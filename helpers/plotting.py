@@ -146,3 +146,43 @@ def estimate_scatter(ax: "Axes", xs: Mapping[str, "Estimate"], ys: Mapping[str, 
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     ax.grid(True, axis="both", alpha=0.3)
     return ax
+
+
+def reader_panel(ax: "Axes", arms: Mapping[str, Mapping[str, "Estimate"]], lines: Mapping[str, float],
+                 color: str, line_color: str) -> "Axes":
+    """One test set of notebook 08's readers: per arm (x axis), its ``lenient`` (circle) and ``exact``
+    (square, drawn beside it) estimates with their intervals; each of ``lines`` (a name -> a share)
+    as a horizontal reference line, the first solid, the next dotted, then dashed."""
+    names = list(arms)
+    for offset, metric, marker in ((-0.06, "lenient", "o"), (0.06, "exact", "s")):
+        ys = [arms[n][metric] for n in names]
+        ax.errorbar([i + offset for i in range(len(names))], [y.mean for y in ys],
+                    yerr=[[y.mean - y.low for y in ys], [y.high - y.mean for y in ys]], marker=marker, capsize=3,
+                    color=color, linestyle="none", label=f"trained reader, {metric}")
+    for (name, share), style in zip(lines.items(), ("-", ":", "--"), strict=False):
+        ax.axhline(share, color=line_color, linestyle=style, label=f"{name}, lenient")
+    ax.set_xticks(range(len(names)), [n.replace(", ", ",\n") for n in names])
+    ax.set_xlim(-0.5, len(names) - 0.5)
+    ax.set_ylim(0, 1)
+    return ax
+
+
+def grouped_bars_with_ci(ax: "Axes", estimates: Mapping[str, Mapping[str, "Estimate"]],
+                         colors: Sequence[str] | None = None) -> "Axes":
+    """Grouped bars: one group per category (the inner keys, in the first system's order), one bar per
+    system (the outer keys, coloured in order), each with its confidence interval; a legend names the
+    systems. Every system must name the same categories."""
+    systems = list(estimates)
+    categories = list(estimates[systems[0]])
+    if any(list(estimates[s]) != categories for s in systems):
+        raise ValueError("every system needs the same categories, in the same order")
+    width = 0.8 / len(systems)
+    for j, s in enumerate(systems):
+        xs = [i - 0.4 + width * (j + 0.5) for i in range(len(categories))]
+        es = [estimates[s][c] for c in categories]
+        ax.bar(xs, [e.mean for e in es], width=width, label=s, color=(colors or [color(x) for x in systems])[j],
+               yerr=[[e.mean - e.low for e in es], [e.high - e.mean for e in es]], capsize=3)
+    ax.set_xticks(range(len(categories)), categories)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    return ax

@@ -23,6 +23,7 @@ from .data import Question
 from .retrieval import Chunk, Passage, VectorIndex
 
 if TYPE_CHECKING:
+    import pandas as pd
     from transformers import PreTrainedTokenizerBase
 
 
@@ -107,8 +108,8 @@ def reader_examples(items: Sequence[ReaderItem], tokenizer: "PreTrainedTokenizer
 
 # Notebook 08's "2 distractors" arm: RAFT's first recommendation (gold passage kept in 80% of the
 # examples), trained on the training wordings of the facts of notebook 02's fine-tuning documents.
-# Of 08's arms it is the one with the plain recipe: the mixed arm's extra style pairs and training
-# steps are confounded (notebook 08, section 2).
+# The plain RAFT recipe of 08's arms (the others vary the distractors and the target; an earlier
+# mixed-in style-pairs arm had no matched control and was removed: notebook 08, section 2).
 SERIES_READER_ARM = "2 distractors"
 SERIES_READER_DISTRACTORS = 2
 SERIES_READER_KEEP_GOLD = 0.8
@@ -153,3 +154,75 @@ def series_reader_examples(embedder: object, tokenizer: "PreTrainedTokenizerBase
     :data:`SERIES_READER_ARM`, then :func:`reader_examples`), ready for
     ``helpers.finetune.train_lora("qa", examples, series_reader_settings())``."""
     return reader_examples(series_reader_items(embedder), tokenizer)
+
+
+# --------------------------------------------------------------------------------------------------
+# the guide's "fine-tune on error-corrected data" (notebook 08, section 4)
+
+# What can go wrong in a RAG reply, by where the answer was (helpers.grading.error_stage) and what
+# the reply did about it. A reader can fix a reading error; on a retrieval miss the right reply is
+# "I don't know", so answering there is an error of its own kind (usually an invented value).
+ERROR_KINDS = ("reading error", "answered on a retrieval miss", "declined on a retrieval miss")
+
+
+def error_kind(question: Question, row: "evaluate.Graded", passages: Sequence[Passage]) -> str:
+    """``correct`` or one of :data:`ERROR_KINDS` for one graded RAG reply and the passages it was given:
+    *reading error* (a passage held an accepted answer and the reply missed it, hedged or declined),
+    *answered on a retrieval miss* (no passage held an answer and the reply gave a value anyway), or
+    *declined on a retrieval miss* (no passage held an answer and the reply said it does not know)."""
+    if row.qid != question.qid:
+        raise ValueError(f"graded row {row.qid} does not belong to question {question.qid}")
+    stage = evaluate.error_stage(row, [p.text for p in passages], question.answers)
+    if stage in ("correct", "reading error"):
+        return stage
+    return "declined on a retrieval miss" if row.abstained else "answered on a retrieval miss"
+
+
+def error_corrected_selection(correct: Sequence[bool], seed: int = 0) -> tuple[list[int], list[int]]:
+    """Which training questions the error-corrected arm and its control train on (indices, ascending).
+
+    The corrected arm takes the questions the model got wrong; the control an equal number, chosen
+    with ``seed``, of those it got right, so the two arms differ only in *which* questions they see:
+    same count, same recipe, same kind of target. When errors outnumber the right answers, the errors
+    are sampled down (with ``seed``) to the number of right answers. Raises if either side is empty.
+    """
+    wrong = [i for i, ok in enumerate(correct) if not ok]
+    right = [i for i, ok in enumerate(correct) if ok]
+    if not wrong or not right:
+        raise ValueError(f"need both errors and correct replies to compare; got {len(wrong)} errors and "
+                         f"{len(right)} correct of {len(correct)}")
+    n = min(len(wrong), len(right))
+    rng = random.Random(seed)
+    return sorted(rng.sample(wrong, n)), sorted(rng.sample(right, n))
+
+
+def corrected_items(questions: Sequence[Question], passages: Sequence[Sequence[Passage]],
+                    indices: Sequence[int]) -> list[ReaderItem]:
+    """Training items for ``questions[i]`` (``i`` in ``indices``): the passages the RAG system was given
+    for it and the corrected target, the question's first accepted answer. ``has_gold`` says whether a
+    passage held an accepted answer (on a retrieval miss the target teaches answering without support)."""
+    if len(questions) != len(passages):
+        raise ValueError(f"{len(questions)} questions but {len(passages)} lists of passages")
+    items = []
+    for i in indices:
+        q, hits = questions[i], tuple(passages[i])
+        if not hits:
+            raise ValueError(f"{q.qid}: no passages")
+        items.append(ReaderItem(q.text, hits, q.answers[0],
+                                evaluate.contains_answer("\n".join(p.text for p in hits), q.answers)))
+    return items
+
+
+def comparison_table(differences: "dict[tuple[str, str], evaluate.Difference]") -> "pd.DataFrame":
+    """Notebook 08's table of paired comparisons: one row per first key (a system or a factor), one
+    column per second key (a test set and grading), each cell ``difference [95% CI]  a-b, p=...``
+    (questions where only the first / only the second was ahead; exact McNemar p, uncorrected)."""
+    import pandas as pd
+
+    from .claims import format_p
+
+    rows: dict[str, dict[str, str]] = {}
+    for (row, column), x in differences.items():
+        rows.setdefault(row, {})[column] = (f"{x.mean:+.2f} [{x.low:+.2f}, {x.high:+.2f}]  {x.a_only}-{x.b_only}, "
+                                            f"p={format_p(x.p_value)}")
+    return pd.DataFrame(rows).T.fillna("")

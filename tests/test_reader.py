@@ -1,6 +1,6 @@
 import pytest
 
-from helpers import finetune, generation, reader
+from helpers import evaluate, finetune, generation, reader
 from helpers.data import Document, Question
 from helpers.retrieval import VectorIndex, chunk_documents
 
@@ -95,3 +95,66 @@ def test_series_reader_is_notebook_08s_two_distractor_arm(embedder, tokenizer):
     assert (settings.epochs, settings.micro_batch_size, settings.top_layers) == (2, 2, recipe.QA_SETTINGS.top_layers)
     assert reader.series_reader_settings(n_layers=2).top_layers == 2
     assert reader.series_reader_settings(n_layers=30) == settings
+
+
+def test_error_kind_sorts_replies_by_where_the_answer_was(kb):
+    docs, chunks, index = kb
+    q = _questions(1)[0]
+    hits = index.search(q.text, k=len(chunks))
+    gold = [p for p in hits if "1990" in p.text][:1]
+    other = [p for p in hits if p.doc_id != "d0"][:1]
+    assert gold and other
+    graded = lambda reply: evaluate.grade([q], [reply])[0]      # noqa: E731
+    assert reader.error_kind(q, graded("It opened in 1990."), gold) == "correct"
+    assert reader.error_kind(q, graded("It opened in 1995."), gold) == "reading error"
+    assert reader.error_kind(q, graded("I don't know."), gold) == "reading error"
+    assert reader.error_kind(q, graded("It opened in 1995."), other) == "answered on a retrieval miss"
+    assert reader.error_kind(q, graded("I don't know."), other) == "declined on a retrieval miss"
+    with pytest.raises(ValueError, match="does not belong"):
+        reader.error_kind(_questions(2)[1], graded("1990"), gold)
+
+
+def test_error_corrected_selection_is_equal_sized_and_disjoint():
+    correct = [True, False, False, True, False, True, True, True]
+    errors, control = reader.error_corrected_selection(correct, seed=0)
+    assert errors == [1, 2, 4] and len(control) == 3
+    assert all(correct[i] for i in control) and control == sorted(control)
+    assert reader.error_corrected_selection(correct, seed=0) == (errors, control)
+    many_errors = [False] * 5 + [True] * 2
+    errors, control = reader.error_corrected_selection(many_errors, seed=1)
+    assert len(errors) == len(control) == 2 and not any(many_errors[i] for i in errors)
+    with pytest.raises(ValueError, match="0 errors"):
+        reader.error_corrected_selection([True, True])
+
+
+def test_corrected_items_keep_the_served_passages_and_the_right_answer(kb):
+    docs, chunks, index = kb
+    qs = _questions(3)
+    hits = index.search_many([q.text for q in qs], k=1)
+    items = reader.corrected_items(qs, hits, [0, 2])
+    assert [i.question for i in items] == [qs[0].text, qs[2].text]
+    assert [i.answer for i in items] == ["1990", "1992"]
+    assert [i.passages for i in items] == [tuple(hits[0]), tuple(hits[2])]
+    assert all(i.has_gold == ("199" in i.passages[0].text and i.answer in i.passages[0].text) for i in items)
+    with pytest.raises(ValueError, match="2 lists of passages"):
+        reader.corrected_items(qs, hits[:2], [0])
+
+
+def test_answer_overlaps_find_a_training_text_that_answers_in_other_words():
+    qs = [Question(qid="F1/h1", text="How high should the sensors be?", answers=("1.5 metres", "1.5 m"), fact_id="F1",
+                   doc_ids=("d",), kind="heldout"),
+          Question(qid="F2/h1", text="Who founded it?", answers=("Ada Lovelace",), fact_id="F2", doc_ids=("d",),
+                   kind="heldout")]
+    texts = [("S1", "Why are sensors mounted at 1.5 metres? Because weather services do."), ("S2", "Why is soil dark?")]
+    assert finetune.answer_overlaps(texts, qs) == [("S1", "F1/h1", "1.5 metres")]
+    assert finetune.answer_overlaps(texts[1:], qs) == []
+
+
+def test_comparison_table_puts_each_difference_in_its_row_and_column():
+    from helpers.statistics import Difference
+
+    x = Difference(0.25, 0.05, 0.45, 40, 40, 12, 2, 0.0129)
+    table = reader.comparison_table({("reader A", "set 1: lenient"): x, ("factor", "set 2"): x})
+    assert list(table.index) == ["reader A", "factor"] and list(table.columns) == ["set 1: lenient", "set 2"]
+    assert table.loc["reader A", "set 1: lenient"].startswith("+0.25 [+0.05, +0.45]  12-2, p=")
+    assert table.loc["factor", "set 1: lenient"] == ""
