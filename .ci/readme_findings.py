@@ -159,6 +159,7 @@ def findings(rows: list[Row]) -> list[str]:
         f"{exp.rag.short()} over {exp.rag.n} (median {medians['RAG']:.0%}){step}{rag_drop}. {_link(exp)}")
 
     reader = _also(both, "A reader trained with passages")
+    corrected = _also(both, "Fine-tuning on RAG's corrected errors")
     style_rag = _also(both, "The style adapter + RAG gives more replies right and in style")
     shots_rag = _also(both, "The style adapter + RAG and three examples + RAG")
     rag_held = _other(both, "RAG, held-out documents")
@@ -167,9 +168,12 @@ def findings(rows: list[Row]) -> list[str]:
     out.append(
         f"**Both, combined naively: {lead}.** A Q&A-tuned model handed RAG's passages answered {both.both.short()} of "
         f"questions outside its training set correctly, RAG alone {both.rag.short()} ({_said(both)}). A reader trained "
-        f"with passages and style pairs (notebook 08's style-mix arm) answered "
+        f"with passages (notebook 08's 2-distractor arm) answered "
         f"{_other(both, 'reader trained with passages, held-out documents').short()} of questions "
-        f"on held-out documents, RAG {rag_held.short()} ({_said(reader)}). Right and in the house style: a style "
+        f"on held-out documents, RAG {rag_held.short()} ({_said(reader)}). Fine-tuning on RAG's own errors, corrected: "
+        f"{_other(both, 'trained on corrected errors, reading errors on new questions').short()} of replies to new questions were reading errors, against "
+        f"{_other(both, 'trained on as many right answers, reading errors on new questions').short()} after training on as many right answers "
+        f"({_said(corrected)}). Right and in the house style: a style "
         f"adapter + RAG {_pct1(_other(both, 'style adapter + RAG, right and in style'))}, three examples + RAG "
         f"{_pct1(_other(both, 'three examples + RAG, right and in style'))} ({_said(shots_rag)}), RAG alone "
         f"{_pct1(_other(both, 'RAG, right and in style'))} ({_said(style_rag)}). The guide's \"together might be "

@@ -75,9 +75,10 @@ def example_results() -> dict[str, dict]:
         "Inside, adding the adapter raises RAG's exact match (its short format)": "supported",
         "Inside the fine-tuning set, adding the adapter to RAG leaves lenient accuracy unchanged":
             "no detectable difference",
-        "2 distractors + style pairs: more bare answers (exact match) than base + RAG, second corpus": "supported",
-        "2 distractors + style pairs: no detectable difference in lenient accuracy from base + RAG, held-out documents":
+        "2 distractors: more bare answers (exact match) than base + RAG, second corpus": "supported",
+        "2 distractors: no detectable difference in lenient accuracy from base + RAG, held-out documents":
             "no detectable difference",
+        "corrected errors vs random right answers: reading error, held-out questions": "no detectable difference",
         "The style adapter + RAG: more replies right and in style than RAG alone": "no detectable difference",
         "The style adapter + RAG vs three examples in the prompt: no detectable difference": "no detectable difference"}
     return {
@@ -139,9 +140,9 @@ def example_results() -> dict[str, dict]:
             "two_by_two_paired": {"fine-tuned + RAG - base + RAG | outside": diff(-0.33),
                                   "fine-tuned + RAG - base + RAG | inside": diff(-0.05, p=0.6)},
             "two_by_two_exact_paired": {"fine-tuned + RAG - base + RAG | inside": diff(0.44)},
-            "reader_vs_base": {"2 distractors + style pairs | second corpus | exact": diff(0.3),
-                               "2 distractors + style pairs | held-out documents | contains": diff(0.03, p=1.0)},
-            "reader": {"2 distractors + style pairs | held-out documents": {"lenient": share(0.28), "exact": share(0.1)},
+            "reader_vs_base": {"2 distractors | second corpus | exact": diff(0.3),
+                               "2 distractors | held-out documents | contains": diff(0.03, p=1.0)},
+            "reader": {"2 distractors | held-out documents": {"lenient": share(0.28), "exact": share(0.1)},
                        "base + RAG | held-out documents": {"lenient": share(0.25), "exact": share(0.0)}},
             "style_both": {"RAG": share(0.0), "few-shot + RAG": share(0.15), "style LoRA + RAG": share(0.125)},
             "style_both_paired": {"RAG": diff(0.125, p=0.06), "few-shot + RAG": diff(-0.025, p=1.0)},
@@ -149,8 +150,12 @@ def example_results() -> dict[str, dict]:
             "two_by_two_holm_p": {"outside | fine-tuned + RAG  minus  base + RAG | lenient": 0.002,
                                   "inside | fine-tuned + RAG  minus  base + RAG | exact match": 0.0004,
                                   "inside | fine-tuned + RAG  minus  base + RAG | lenient": 1.0},
-            "reader_vs_base_holm_p": {"2 distractors + style pairs | second corpus | exact": 0.009,
-                                      "2 distractors + style pairs | held-out documents | contains": 1.0},
+            "reader_vs_base_holm_p": {"2 distractors | second corpus | exact": 0.009,
+                                      "2 distractors | held-out documents | contains": 1.0},
+            "error_corrected": {"paired": {"corrected errors - random right answers | reading error": diff(-0.02, p=1.0)},
+                                "shares": {"corrected errors | reading error": share(0.1),
+                                           "random right answers | reading error": share(0.12)},
+                                "holm_p": {"corrected errors - random right answers | reading error": 1.0}},
             "claims": claims08},
     }
 
@@ -279,7 +284,7 @@ def test_notebook_08s_holm_p_values_are_shown(rows):
     """Notebook 08 decides its statuses in its claims table; its Holm p-values fill the Holm p column."""
     both = scorecard.by_key(rows)["both"]
     assert both.comparison.holm_p == 0.002 and scorecard.details(rows).loc[8, "Holm p"] == "0.002"
-    assert [s.comparison.holm_p for s in both.also] == [1.0, 1.0, 1.0, 0.0004, 1.0, 0.009]
+    assert [s.comparison.holm_p for s in both.also] == [1.0, 1.0, 1.0, 0.0004, 1.0, 0.009, 1.0]
 
 
 # --------------------------------------------------------------------------------------------------
