@@ -522,7 +522,17 @@ def load_style(split: str | None = None, root: Path | None = None) -> list[Style
 def load_general(root: Path | None = None) -> list[GeneralItem]:
     """General-knowledge questions (capitals, planets, ...): a control for what a model already knew
     before fine-tuning, so that forgetting can be measured. Duplicate ids are an error."""
-    path = (root or config.data_dir()) / "general.jsonl"
+    return _load_general((root or config.data_dir()) / "general.jsonl")
+
+
+def load_general_train(root: Path | None = None) -> list[GeneralItem]:
+    """Candidate *training* facts of general knowledge (``general_train.jsonl``, other facts than
+    ``general.jsonl``'s): notebook 04's known-facts control trains on those the base model already
+    answers right (:func:`helpers.hallucination.known_pairs`). Never evaluated."""
+    return _load_general((root or config.data_dir()) / "general_train.jsonl")
+
+
+def _load_general(path: Path) -> list[GeneralItem]:
     items: list[GeneralItem] = []
     seen: set[str] = set()
     for n, r in read_jsonl(path):

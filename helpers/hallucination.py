@@ -3,8 +3,11 @@
 
 * :func:`question_sets`: answerable questions on facts inside and outside the Q&A fine-tuning set
   (notebook 02's split), the unanswerable and false-premise questions, the general-knowledge control,
-  and a development split (other facts' training wordings + the separate unanswerable training set)
-  on which a retrieval-score threshold is chosen. No evaluation question is in the development split.
+  and a development split (the other facts, in the evaluated questions' held-out wording, + the
+  separate unanswerable training set) on which a retrieval-score threshold is chosen. No evaluation
+  question is in the development split.
+* :func:`known_pairs`: the known-facts control's training pairs (general facts the base model already
+  answers right, none near an evaluated question).
 * :func:`idk_pairs`: the Q&A pairs of notebook 02's adapter plus "I don't know" for each unanswerable
   *training* question.
 * :func:`threshold_curve`: what a RAG system that abstains below a retrieval score would score at
@@ -37,8 +40,9 @@ class QuestionSets:
     outside: list[data.Question]           # held-out wording of facts no adapter saw
     unanswerable: list[data.Question]      # answer in no document, or a premise a document contradicts
     general: list[data.Question]           # general knowledge the base model may already have
-    dev_answerable: list[data.Question]    # training wording of the facts in neither set
+    dev_answerable: list[data.Question]    # training wording of the facts in neither set (notebook 06's shots)
     dev_unanswerable: list[data.Question]  # the separate unanswerable training set
+    dev_heldout: list[data.Question]       # held-out wording (WORDING) of the facts in neither set: the threshold's
 
     @property
     def evaluated(self) -> list[data.Question]:
@@ -60,6 +64,7 @@ def question_sets() -> QuestionSets:
         general=data.general_questions(data.load_general()),
         dev_answerable=data.fact_questions([f for f in facts if f.id not in used], "train", pool=facts),
         dev_unanswerable=data.unanswerable_questions(data.load_unanswerable(split="train")),
+        dev_heldout=data.fact_questions([f for f in facts if f.id not in used], WORDING, pool=facts),
     )
 
 
@@ -108,3 +113,29 @@ def borrowed(rows: Sequence[Graded], facts: Sequence[data.Fact]) -> int:
     a wrong or invented reply that does is an answer borrowed from those facts."""
     answers = [a for f in facts for a in (f.answer, *f.aliases)]
     return sum(contains_answer(r.prediction, answers) for r in rows)
+
+
+def known_pairs(candidates: Sequence[data.GeneralItem], base: Sequence[Graded], evaluated: Sequence[data.Question],
+                n: int) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """The known-facts control's training pairs: the first ``n`` ``candidates`` (in file order) that the
+    base model answered right (``base``: its graded closed-book replies, same order) and that neither
+    nearly copy an evaluated question (token Jaccard at least :data:`helpers.finetune.NEAR_COPY_JACCARD`)
+    nor state an evaluated question's answer (:func:`helpers.finetune.answer_overlaps`). Returns the
+    pairs and how many candidates each rule dropped (``unknown``, ``near-copy``, ``states an answer``).
+    Raises if ``base`` does not match ``candidates``."""
+    if [f"{c.id}/q" for c in candidates] != [r.qid for r in base]:
+        raise ValueError("base must grade the candidates, in the same order")
+    pairs: list[tuple[str, str]] = []
+    dropped = {"unknown": 0, "near-copy": 0, "states an answer": 0}
+    for item, row in zip(candidates, base, strict=True):
+        if len(pairs) == n:
+            break
+        if not row.contains:
+            dropped["unknown"] += 1
+        elif any(finetune.jaccard(item.question, q.text) >= finetune.NEAR_COPY_JACCARD for q in evaluated):
+            dropped["near-copy"] += 1
+        elif finetune.answer_overlaps([(item.id, f"{item.question} {item.answer}")], evaluated):
+            dropped["states an answer"] += 1
+        else:
+            pairs.append((item.question, item.answer))
+    return pairs, dropped

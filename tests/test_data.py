@@ -490,3 +490,10 @@ def test_unseen_every_document_has_at_least_three_questions(unseen):
     for q in questions:
         counts[q.doc_ids[0]] += 1
     assert min(counts.values()) >= 3, counts
+
+
+def test_general_training_candidates_are_other_facts_than_the_evaluated_ones():
+    train, evaluated = data.load_general_train(), data.load_general()
+    assert len(train) >= 60 and len({g.id for g in train}) == len(train)
+    assert not {g.question for g in train} & {g.question for g in evaluated}
+    assert not {g.id for g in train} & {g.id for g in evaluated}

@@ -15,8 +15,10 @@ def sets() -> hallucination.QuestionSets:
 
 def test_development_split_shares_no_fact_or_question_with_the_evaluation(sets):
     evaluated_facts = {q.fact_id for q in sets.inside + sets.outside}
-    assert not evaluated_facts & {q.fact_id for q in sets.dev_answerable}
-    assert not {q.text for q in sets.evaluated} & {q.text for q in sets.dev_answerable + sets.dev_unanswerable}
+    assert not evaluated_facts & {q.fact_id for q in sets.dev_answerable + sets.dev_heldout}
+    assert not {q.text for q in sets.evaluated} & {q.text for q in sets.dev_answerable + sets.dev_unanswerable + sets.dev_heldout}
+    assert [q.fact_id for q in sets.dev_heldout] == [q.fact_id for q in sets.dev_answerable]
+    assert all(q.qid.endswith("/" + hallucination.WORDING) for q in sets.dev_heldout + sets.inside + sets.outside)
     assert {q.fact_id for q in sets.inside} == {f.id for f in sets.inside_facts}
     assert not {q.fact_id for q in sets.inside} & {q.fact_id for q in sets.outside}
     kinds = {q.kind for q in sets.unanswerable}
@@ -73,3 +75,23 @@ def test_borrowed_counts_replies_stating_a_training_answer(sets):
     rows = evaluate.grade([Question("u", "q", (), kind="unanswerable")] * 2,
                           [f"It is {fact.answer}.", "Something else entirely"])
     assert hallucination.borrowed(rows, [fact]) == 1
+
+
+def _general(i, question, answer):
+    return data.GeneralItem(id=f"K{i}", question=question, answer=answer, aliases=())
+
+
+def test_known_pairs_keep_known_facts_far_from_the_evaluated_ones():
+    candidates = [_general(1, "Who wrote Hamlet?", "Shakespeare"), _general(2, "What is the capital of Peru?", "Lima"),
+                  _general(3, "Which metal rusts?", "iron"), _general(4, "In which city is the Louvre?", "Paris"),
+                  _general(5, "What colour is snow?", "white"), _general(6, "What do bees make?", "honey")]
+    evaluated = data.general_questions([_general(90, "What is the capital of France?", "Paris"),
+                                        _general(91, "What is the capital of Spain?", "Madrid")])
+    replies = ["Shakespeare", "Lima", "copper", "Paris", "White.", "honey"]
+    base = evaluate.grade(data.general_questions(candidates), replies)
+    pairs, dropped = hallucination.known_pairs(candidates, base, evaluated, n=2)
+    assert pairs == [("Who wrote Hamlet?", "Shakespeare"), ("What colour is snow?", "white")]
+    assert dropped == {"unknown": 1, "near-copy": 1, "states an answer": 1}
+    assert hallucination.known_pairs(candidates, base, evaluated, n=9)[0][-1] == ("What do bees make?", "honey")
+    with pytest.raises(ValueError, match="same order"):
+        hallucination.known_pairs(candidates[::-1], base, evaluated, n=2)
