@@ -1,6 +1,7 @@
 """One look for every figure in the series: colours per system, bars with intervals."""
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -182,7 +183,7 @@ def grouped_bars_with_ci(ax: "Axes", estimates: Mapping[str, Mapping[str, "Estim
         es = [estimates[s][c] for c in categories]
         ax.bar(xs, [e.mean for e in es], width=width, label=s, color=(colors or [color(x) for x in systems])[j],
                yerr=[[e.mean - e.low for e in es], [e.high - e.mean for e in es]], capsize=3)
-    ax.set_xticks(range(len(categories)), categories)
+    ax.set_xticks(range(len(categories)), [textwrap.fill(c, 16) for c in categories])   # long names on two lines
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     return ax

@@ -197,10 +197,12 @@ def error_corrected_selection(correct: Sequence[bool], seed: int = 0) -> tuple[l
 
 
 def corrected_items(questions: Sequence[Question], passages: Sequence[Sequence[Passage]],
-                    indices: Sequence[int]) -> list[ReaderItem]:
+                    indices: Sequence[int], miss_target: str | None = None) -> list[ReaderItem]:
     """Training items for ``questions[i]`` (``i`` in ``indices``): the passages the RAG system was given
-    for it and the corrected target, the question's first accepted answer. ``has_gold`` says whether a
-    passage held an accepted answer (on a retrieval miss the target teaches answering without support)."""
+    for it and the corrected target. ``has_gold`` says whether a passage held an accepted answer; the
+    target is the question's first accepted answer when one did, and on a retrieval miss
+    ``miss_target`` (e.g. "I don't know", the right reply when the passage cannot answer), or the answer
+    too when ``miss_target`` is None (which teaches answering without support)."""
     if len(questions) != len(passages):
         raise ValueError(f"{len(questions)} questions but {len(passages)} lists of passages")
     items = []
@@ -208,8 +210,8 @@ def corrected_items(questions: Sequence[Question], passages: Sequence[Sequence[P
         q, hits = questions[i], tuple(passages[i])
         if not hits:
             raise ValueError(f"{q.qid}: no passages")
-        items.append(ReaderItem(q.text, hits, q.answers[0],
-                                evaluate.contains_answer("\n".join(p.text for p in hits), q.answers)))
+        gold = evaluate.contains_answer("\n".join(p.text for p in hits), q.answers)
+        items.append(ReaderItem(q.text, hits, q.answers[0] if gold or miss_target is None else miss_target, gold))
     return items
 
 

@@ -138,6 +138,10 @@ def test_corrected_items_keep_the_served_passages_and_the_right_answer(kb):
     assert all(i.has_gold == ("199" in i.passages[0].text and i.answer in i.passages[0].text) for i in items)
     with pytest.raises(ValueError, match="2 lists of passages"):
         reader.corrected_items(qs, hits[:2], [0])
+    other = [[p for p in index.search(q.text, k=len(chunks)) if q.answers[0] not in p.text][:1] for q in qs]
+    missed = reader.corrected_items(qs, other, [0, 1], miss_target="I don't know")
+    assert [i.answer for i in missed] == ["I don't know"] * 2 and not any(i.has_gold for i in missed)
+    assert [i.answer for i in reader.corrected_items(qs, other, [0])] == ["1990"]
 
 
 def test_answer_overlaps_find_a_training_text_that_answers_in_other_words():

@@ -78,7 +78,7 @@ def example_results() -> dict[str, dict]:
         "2 distractors: more bare answers (exact match) than base + RAG, second corpus": "supported",
         "2 distractors: no detectable difference in lenient accuracy from base + RAG, held-out documents":
             "no detectable difference",
-        "corrected errors vs random right answers: reading error, held-out questions": "no detectable difference",
+        "On other facts it makes fewer reading errors than the control": "contradicted",
         "The style adapter + RAG: more replies right and in style than RAG alone": "no detectable difference",
         "The style adapter + RAG vs three examples in the prompt: no detectable difference": "no detectable difference"}
     return {
@@ -152,10 +152,10 @@ def example_results() -> dict[str, dict]:
                                   "inside | fine-tuned + RAG  minus  base + RAG | lenient": 1.0},
             "reader_vs_base_holm_p": {"2 distractors | second corpus | exact": 0.009,
                                       "2 distractors | held-out documents | contains": 1.0},
-            "error_corrected": {"paired": {"corrected errors - random right answers | reading error": diff(-0.02, p=1.0)},
-                                "shares": {"corrected errors | reading error": share(0.1),
-                                           "random right answers | reading error": share(0.12)},
-                                "holm_p": {"corrected errors - random right answers | reading error": 1.0}},
+            "error_corrected": {"paired": {"corrected errors - right answers | reading errors": diff(0.2, p=0.001)},
+                                "shares": {"corrected errors | reading error": share(0.69),
+                                           "right answers | reading error": share(0.47)},
+                                "holm_p": {"corrected errors - right answers | reading errors": 0.01}},
             "claims": claims08},
     }
 
@@ -284,7 +284,7 @@ def test_notebook_08s_holm_p_values_are_shown(rows):
     """Notebook 08 decides its statuses in its claims table; its Holm p-values fill the Holm p column."""
     both = scorecard.by_key(rows)["both"]
     assert both.comparison.holm_p == 0.002 and scorecard.details(rows).loc[8, "Holm p"] == "0.002"
-    assert [s.comparison.holm_p for s in both.also] == [1.0, 1.0, 1.0, 0.0004, 1.0, 0.009, 1.0]
+    assert [s.comparison.holm_p for s in both.also] == [1.0, 1.0, 1.0, 0.0004, 1.0, 0.009, 0.01]
 
 
 # --------------------------------------------------------------------------------------------------
