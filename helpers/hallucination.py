@@ -42,7 +42,7 @@ class QuestionSets:
     general: list[data.Question]           # general knowledge the base model may already have
     dev_answerable: list[data.Question]    # training wording of the facts in neither set (notebook 06's shots)
     dev_unanswerable: list[data.Question]  # the separate unanswerable training set
-    dev_heldout: list[data.Question]       # held-out wording (WORDING) of the facts in neither set: the threshold's
+    dev_heldout: list[data.Question]       # held-out wording of other facts (no twin, no near-copy): the threshold's
 
     @property
     def evaluated(self) -> list[data.Question]:
@@ -55,6 +55,8 @@ def question_sets() -> QuestionSets:
     facts, docs = data.load_facts(1), data.load_corpus(1)
     split = recipe.document_split(facts, docs)
     used = {f.id for f in split.inside} | {f.id for f in split.outside}
+    evaluated = [*data.fact_questions(list(split.inside), WORDING, pool=facts),
+                 *data.fact_questions(list(split.outside), WORDING, pool=facts)]
     return QuestionSets(
         inside_facts=list(split.inside),
         outside_facts=list(split.outside),
@@ -64,8 +66,19 @@ def question_sets() -> QuestionSets:
         general=data.general_questions(data.load_general()),
         dev_answerable=data.fact_questions([f for f in facts if f.id not in used], "train", pool=facts),
         dev_unanswerable=data.unanswerable_questions(data.load_unanswerable(split="train")),
-        dev_heldout=data.fact_questions([f for f in facts if f.id not in used], WORDING, pool=facts),
+        dev_heldout=_dev_heldout(facts, used, evaluated),
     )
+
+
+def _dev_heldout(facts: Sequence[data.Fact], used: set[str], evaluated: Sequence[data.Question]) -> list[data.Question]:
+    """The threshold's answerable development questions: the :data:`WORDING` of every fact that is in
+    neither evaluated set, is not the same fact as one that is (``same_as``), and whose question is no
+    near-copy (:data:`helpers.finetune.NEAR_COPY_JACCARD`) of an evaluated question."""
+    clusters = data.fact_clusters()
+    used_clusters = {clusters.get(f, f) for f in used}
+    others = [f for f in facts if f.id not in used and clusters.get(f.id, f.id) not in used_clusters]
+    return [q for q in data.fact_questions(others, WORDING, pool=facts)
+            if all(finetune.jaccard(q.text, e.text) < finetune.NEAR_COPY_JACCARD for e in evaluated)]
 
 
 def idk_pairs(facts: Sequence[data.Fact], unanswerable: Sequence[data.Unanswerable]) -> list[tuple[str, str]]:
