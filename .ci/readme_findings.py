@@ -177,7 +177,7 @@ def findings(rows: list[Row]) -> list[str]:
         f"adapter + RAG {_pct1(_other(both, 'style adapter + RAG, right and in style'))}, three examples + RAG "
         f"{_pct1(_other(both, 'three examples + RAG, right and in style'))} ({_said(shots_rag)}), RAG alone "
         f"{_pct1(_other(both, 'RAG, right and in style'))} ({_said(style_rag)}). The guide's \"together might be "
-        f"optimal\" is not refuted in general: only the naive combination did detectably worse. {_link(both)}")
+        f"optimal\" is not refuted in general, only unshown: no combination did detectably better than RAG. {_link(both)}")
     return out
 
 

@@ -62,7 +62,7 @@ def test_every_finding_has_numbers_a_status_and_a_link(tmp_path):
     assert sum("top factor (cost) undecided; cost: not testable at this scale" in line for line in table) == 2
     # the combination: naive vs trained reader vs style, and what that does not refute
     assert "style adapter + RAG 12.5%, three examples + RAG 15.0%" in items[-1]
-    assert "not refuted in general: only the naive combination did detectably worse" in items[-1]
+    assert "not refuted in general, only unshown: no combination did detectably better than RAG" in items[-1]
     assert "What did combine" not in block and "a style only training gave" not in block
     # the caption is computed: RAG's share and the best of the rest, outside
     assert "Right: the rest of the documents: RAG 40%, every other system at most 10%.*" in block
