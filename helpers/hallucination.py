@@ -55,18 +55,19 @@ def question_sets() -> QuestionSets:
     facts, docs = data.load_facts(1), data.load_corpus(1)
     split = recipe.document_split(facts, docs)
     used = {f.id for f in split.inside} | {f.id for f in split.outside}
-    evaluated = [*data.fact_questions(list(split.inside), WORDING, pool=facts),
-                 *data.fact_questions(list(split.outside), WORDING, pool=facts)]
+    inside = data.fact_questions(list(split.inside), WORDING, pool=facts)
+    outside = data.fact_questions(list(split.outside), WORDING, pool=facts)
+    unanswerable = data.unanswerable_questions([*data.load_unanswerable(), *data.load_false_premise()])
     return QuestionSets(
         inside_facts=list(split.inside),
         outside_facts=list(split.outside),
-        inside=data.fact_questions(list(split.inside), WORDING, pool=facts),
-        outside=data.fact_questions(list(split.outside), WORDING, pool=facts),
-        unanswerable=data.unanswerable_questions([*data.load_unanswerable(), *data.load_false_premise()]),
+        inside=inside,
+        outside=outside,
+        unanswerable=unanswerable,
         general=data.general_questions(data.load_general()),
         dev_answerable=data.fact_questions([f for f in facts if f.id not in used], "train", pool=facts),
         dev_unanswerable=data.unanswerable_questions(data.load_unanswerable(split="train")),
-        dev_heldout=_dev_heldout(facts, used, evaluated),
+        dev_heldout=_dev_heldout(facts, used, inside + outside + unanswerable),
     )
 
 
