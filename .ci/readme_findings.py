@@ -1,7 +1,7 @@
 """The README's "answer in 60 seconds", generated from results/ so that it cannot drift.
 
-Every number in the block comes from the results files notebooks 01-08 saved, through
-helpers.scorecard (the same rows, statuses and use-case recommendations notebook 09 shows); the
+Every number in the block comes from the results files notebooks 01-09 saved, through
+helpers.scorecard (the same rows, statuses and use-case recommendations notebook 10 shows); the
 wording of each finding follows its status, so a finding the numbers no longer support is not
 printed as if they did. tests/test_readme_findings.py fails when README.md's block differs from what
 this script generates.
@@ -10,7 +10,7 @@ this script generates.
     python .ci/readme_findings.py --check    # exit 1 if README.md's block is not what results/ give
     python .ci/readme_findings.py --print    # print the block
 
-Run it after re-executing notebooks (`make notebooks`) and notebook 09 (which saves the figure the
+Run it after re-executing notebooks (`make notebooks`) and notebook 10 (which saves the figure the
 block shows, docs/figures/inside_outside.png).
 """
 from __future__ import annotations
@@ -170,7 +170,8 @@ def findings(rows: list[Row]) -> list[str]:
         f"questions outside its training set correctly, RAG alone {both.rag.short()} ({_said(both)}). A reader trained "
         f"with passages (notebook 08's 2-distractor arm) answered "
         f"{_other(both, 'reader trained with passages, held-out documents').short()} of questions "
-        f"on held-out documents, RAG {rag_held.short()} ({_said(reader)}). Fine-tuning on RAG's own errors, corrected: "
+        f"on held-out documents, RAG {rag_held.short()} ({_said(reader)}). Fine-tuning on RAG's own errors, corrected "
+        f"(notebook 09): "
         f"{_other(both, 'trained on corrected errors, reading errors on new questions').short()} of replies to new questions were reading errors, against "
         f"{_other(both, 'trained on as many right answers, reading errors on new questions').short()} after training on as many right answers "
         f"({_said(corrected)}). Right and in the house style: a style "
@@ -250,12 +251,12 @@ def render(results_dir: Path | str | None = None) -> str:
         _caption(rows, results_dir),
         "",
         "**Which to use.** Seven use cases, each weighing the guide's seven factors; the weights, the scoring rule and "
-        "how far each weight can move before the answer changes are in [notebook 09](notebooks/09_use_cases.ipynb).",
+        "how far each weight can move before the answer changes are in [notebook 10](notebooks/10_use_cases.ipynb).",
         "",
         *_use_cases(rows),
         "",
         "Small model, invented documents, tens of questions per comparison: what this can and cannot tell you about "
-        "larger systems is in notebook 09's threats to validity.",
+        "larger systems is in notebook 10's threats to validity.",
         END,
     ]
     return "\n".join(lines)

@@ -5,8 +5,8 @@ own (``tests/test_package_map.py`` checks every import of every module against t
 
     compare, preflight          the series' comparison on your own documents (python -m helpers.compare);
                                   is this machine ready? (make check: python -m helpers.preflight)
-    scorecard                   every notebook's verdict in one table, use cases and flip points (09, README)
-    hallucination, style,       one notebook's questions and measurements each: 04, 03, 08 (trained
+    scorecard                   every notebook's verdict in one table, use cases and flip points (10, README)
+    hallucination, style,       one notebook's questions and measurements each: 04, 03, 08-09 (trained
       reader, cost,               reader), 06, 05, 07
       transparency, expertise
     recipe                      the series' shared settings: document split, LoRA recipes, k, token budgets

@@ -150,16 +150,17 @@ def estimate_scatter(ax: "Axes", xs: Mapping[str, "Estimate"], ys: Mapping[str, 
 
 
 def reader_panel(ax: "Axes", arms: Mapping[str, Mapping[str, "Estimate"]], lines: Mapping[str, float],
-                 color: str, line_color: str) -> "Axes":
-    """One test set of notebook 08's readers: per arm (x axis), its ``lenient`` (circle) and ``exact``
-    (square, drawn beside it) estimates with their intervals; each of ``lines`` (a name -> a share)
-    as a horizontal reference line, the first solid, the next dotted, then dashed."""
+                 color: str, line_color: str, label: str = "trained reader") -> "Axes":
+    """One test set of notebooks 08 and 09's readers: per arm (x axis), its ``lenient`` (circle) and
+    ``exact`` (square, drawn beside it) estimates with their intervals, in the legend as ``label``; each
+    of ``lines`` (a name -> a share) as a horizontal reference line, the first solid, the next dotted,
+    then dashed."""
     names = list(arms)
     for offset, metric, marker in ((-0.06, "lenient", "o"), (0.06, "exact", "s")):
         ys = [arms[n][metric] for n in names]
         ax.errorbar([i + offset for i in range(len(names))], [y.mean for y in ys],
                     yerr=[[y.mean - y.low for y in ys], [y.high - y.mean for y in ys]], marker=marker, capsize=3,
-                    color=color, linestyle="none", label=f"trained reader, {metric}")
+                    color=color, linestyle="none", label=f"{label}, {metric}")
     for (name, share), style in zip(lines.items(), ("-", ":", "--"), strict=False):
         ax.axhline(share, color=line_color, linestyle=style, label=f"{name}, lenient")
     ax.set_xticks(range(len(names)), [n.replace(", ", ",\n") for n in names])

@@ -108,8 +108,8 @@ def reader_examples(items: Sequence[ReaderItem], tokenizer: "PreTrainedTokenizer
 
 # Notebook 08's "2 distractors" arm: RAFT's first recommendation (gold passage kept in 80% of the
 # examples), trained on the training wordings of the facts of notebook 02's fine-tuning documents.
-# The plain RAFT recipe of 08's arms (the others vary the distractors and the target; an earlier
-# mixed-in style-pairs arm had no matched control and was removed: notebook 08, section 2).
+# The plain RAFT recipe of 08's arms (08's other arm varies the distractors, notebook 09's the target; an
+# earlier mixed-in style-pairs arm had no matched control and was removed).
 SERIES_READER_ARM = "2 distractors"
 SERIES_READER_DISTRACTORS = 2
 SERIES_READER_KEEP_GOLD = 0.8
@@ -157,7 +157,7 @@ def series_reader_examples(embedder: object, tokenizer: "PreTrainedTokenizerBase
 
 
 # --------------------------------------------------------------------------------------------------
-# the guide's "fine-tune on error-corrected data" (notebook 08, section 4)
+# the guide's "fine-tune on error-corrected data" (notebook 09, section 3)
 
 # What can go wrong in a RAG reply, by where the answer was (helpers.grading.error_stage) and what
 # the reply did about it. A reader can fix a reading error; on a retrieval miss the right reply is
@@ -216,7 +216,7 @@ def corrected_items(questions: Sequence[Question], passages: Sequence[Sequence[P
 
 
 def comparison_table(differences: "dict[tuple[str, str], evaluate.Difference]") -> "pd.DataFrame":
-    """Notebook 08's table of paired comparisons: one row per first key (a system or a factor), one
+    """Notebooks 08 and 09's table of paired comparisons: one row per first key (a system or a factor), one
     column per second key (a test set and grading), each cell ``difference [95% CI]  a-b, p=...``
     (questions where only the first / only the second was ahead; exact McNemar p, uncorrected)."""
     import pandas as pd

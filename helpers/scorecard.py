@@ -1,6 +1,6 @@
 """The scorecard: every notebook's verdict on the guide in one table, and what it means for a use case.
 
-Notebook 09 and the README's "answer in 60 seconds" read the numbers notebooks 01-08 saved in
+Notebook 10 and the README's "answer in 60 seconds" read the numbers notebooks 01-09 saved in
 ``results/`` through this module; nothing here measures anything, and no number is typed by hand.
 
 :func:`load` gives one :class:`Row` per factor of the guide (the seven factors, the two kinds of
@@ -45,8 +45,8 @@ the heaviest factors behind it (and, for "both", the measured cost of combining 
 08), each with its notebook and n. :func:`flip_points` says how far each weight alone must move before
 the recommendation changes (:attr:`FlipPoint.beyond_scale`: only past the top of the 0-3 scale).
 :func:`reread` gives the scorecard with one row read another defensible way, :func:`with_ratio` runs the
-rule under another :data:`BOTH_RATIO`: notebook 09's sensitivity tables. The use cases' weights and this
-rule were written after notebooks 01-08's results were known (not pre-registered).
+rule under another :data:`BOTH_RATIO`: notebook 10's sensitivity tables. The use cases' weights and this
+rule were written after notebooks 01-09's results were known (not pre-registered).
 """
 from __future__ import annotations
 
@@ -268,6 +268,9 @@ class _Spec:
     # False: the guide's claim cannot be tested at this scale; the row's comparison is what was measured
     # instead (status NOT_TESTABLE, no leader)
     testable: bool = True
+    # further results files this row reads (a notebook split in two): each file's numbers are read in
+    # under its stem, so their paths start with it, e.g. ("09_training_for_rag", "style_both", "RAG")
+    more_results: tuple[str, ...] = ()
     notes: tuple[tuple[str, Path_], ...] = ()           # further saved measures (label, path), unit "share"
     # further statements chosen from the results by a rule fixed in advance (e.g. "the largest drop")
     rules: tuple[Any, ...] = ()
@@ -280,7 +283,8 @@ def _paired(key: str, field_: str) -> Path_:
 _NB = {"01": "01_dynamic_vs_static_data.ipynb", "02": "02_external_knowledge.ipynb",
        "03": "03_model_customization.ipynb", "04": "04_hallucinations.ipynb", "05": "05_transparency.ipynb",
        "06": "06_cost_of_smaller_models.ipynb", "07": "07_technical_expertise.ipynb",
-       "08": "08_rag_and_finetuning_together.ipynb"}
+       "08": "08_rag_and_finetuning_together.ipynb", "09": "09_training_for_rag.ipynb"}
+_R09 = "09_training_for_rag"      # notebook 09's results, read into the "both" row under this key
 _NEW, _OLD, _CONT = "RAG, re-indexed (after)", "fine-tuned on v1, not updated", "fine-tuned, continued on changes"
 _H04 = "invented on unanswerable"
 
@@ -305,6 +309,11 @@ def _c07(text: str, direction: Direction, saved: str, family_key: str, where: st
 
 def _c08(text: str, direction: Direction, where: str, pair: str, claim: str, holm_p: Path_) -> _Check:
     return _Check(text, direction, (where, pair), holm_p=holm_p, claim=(("claims",), claim))
+
+
+def _c09(text: str, direction: Direction, where: str, pair: str, claim: str, holm_p: Path_) -> _Check:
+    """A statement of the "both" row saved by notebook 09: its paths start with :data:`_R09`."""
+    return _Check(text, direction, (_R09, where, pair), holm_p=(_R09, *holm_p), claim=((_R09, "claims"), claim))
 
 
 def _h08(part: str, metric: str) -> Path_:
@@ -504,26 +513,27 @@ _SPECS: tuple[_Spec, ...] = (
         rag=("two_by_two", "base + RAG | outside", "contains"),
         fine_tuning=("two_by_two", "fine-tuned | outside", "contains"),
         both=("two_by_two", "fine-tuned + RAG | outside", "contains"),
-        others=(("style adapter + RAG, right and in style", ("style_both", "style LoRA + RAG")),
-                ("three examples + RAG, right and in style", ("style_both", "few-shot + RAG")),
-                ("RAG, right and in style", ("style_both", "RAG")),
+        more_results=(_R09,),
+        others=(("style adapter + RAG, right and in style", (_R09, "style_both", "style LoRA + RAG")),
+                ("three examples + RAG, right and in style", (_R09, "style_both", "few-shot + RAG")),
+                ("RAG, right and in style", (_R09, "style_both", "RAG")),
                 ("reader trained with passages, held-out documents",
                  ("reader", "2 distractors | held-out documents", "lenient")),
                 ("RAG, held-out documents", ("reader", "base + RAG | held-out documents", "lenient")),
                 ("trained on corrected errors, reading errors on new questions",
-                 ("error_corrected", "shares", "corrected errors | reading error")),
+                 (_R09, "error_corrected", "shares", "corrected errors | reading error")),
                 ("trained on as many right answers, reading errors on new questions",
-                 ("error_corrected", "shares", "right answers | reading error"))),
+                 (_R09, "error_corrected", "shares", "right answers | reading error"))),
         also=(
             _c08("A reader trained with passages (2 distractors) answers as accurately as RAG "
                  "(lenient, held-out documents)", "no difference", "reader_vs_base",
                  "2 distractors | held-out documents | contains",
                  "2 distractors: no detectable difference in lenient accuracy from base + RAG, held-out documents",
                  ("reader_vs_base_holm_p", "2 distractors | held-out documents | contains")),
-            _c08("The style adapter + RAG gives more replies right and in style than RAG alone", "higher",
+            _c09("The style adapter + RAG gives more replies right and in style than RAG alone (notebook 09)", "higher",
                  "style_both_paired", "RAG", "The style adapter + RAG: more replies right and in style than RAG alone",
                  ("style_both_holm_p", "RAG")),
-            _c08("The style adapter + RAG and three examples + RAG give replies right and in style alike",
+            _c09("The style adapter + RAG and three examples + RAG give replies right and in style alike (notebook 09)",
                  "no difference", "style_both_paired", "few-shot + RAG",
                  "The style adapter + RAG vs three examples in the prompt: no detectable difference",
                  ("style_both_holm_p", "few-shot + RAG")),
@@ -540,10 +550,10 @@ _SPECS: tuple[_Spec, ...] = (
                  "2 distractors: more bare answers (exact match) than base + RAG, second corpus",
                  ("reader_vs_base_holm_p", "2 distractors | second corpus | exact")),
             _Check("Fine-tuning on RAG's corrected errors leaves fewer reading errors on new questions than "
-                   "training on as many right answers", "lower",
-                   ("error_corrected", "paired", "corrected errors - right answers | reading errors"),
-                   holm_p=("error_corrected", "holm_p", "corrected errors - right answers | reading errors"),
-                   claim=(("claims",), "On other facts it makes fewer reading errors than the control")),
+                   "training on as many right answers (notebook 09)", "lower",
+                   (_R09, "error_corrected", "paired", "corrected errors - right answers | reading errors"),
+                   holm_p=(_R09, "error_corrected", "holm_p", "corrected errors - right answers | reading errors"),
+                   claim=((_R09, "claims"), "On other facts it makes fewer reading errors than the control")),
         ),
     ),
 )
@@ -578,11 +588,26 @@ def _key_text(path: Sequence[Any]) -> str:
     return "numbers" + "".join(f"[{k!r}]" for k in path)
 
 
+class _Where(str):
+    """The file a row reads (its text), and the further files read in under their stems (``parts``)."""
+
+    parts: dict[str, str]
+
+
+def _at(where: str, path: Sequence[Any]) -> str:
+    """``"<file>: numbers[...]"``: the file that holds ``path`` (a further file when ``path`` starts
+    with its stem, the path then given inside that file) and the key in it."""
+    parts = getattr(where, "parts", {})
+    if path and path[0] in parts:
+        return f"{parts[path[0]]}: {_key_text(path[1:])}"
+    return f"{where}: {_key_text(path)}"
+
+
 def _get(numbers: Mapping[str, Any], path: Path_, where: str) -> Any:
     node: Any = numbers
     for i, k in enumerate(path):
         if not isinstance(node, Mapping) or k not in node:
-            raise ResultsError(f"{where}: missing key {_key_text(path[:i + 1])} (the notebook's save cell writes it; "
+            raise ResultsError(f"{_at(where, path[:i + 1]).replace(': numbers', ': missing key numbers', 1)} (the notebook's save cell writes it; "
                                "were the results saved by an older version of the notebook?)")
         node = node[k]
     return node
@@ -590,12 +615,12 @@ def _get(numbers: Mapping[str, Any], path: Path_, where: str) -> Any:
 
 def _number(node: Mapping[str, Any], name: str, path: Path_, where: str, allow_none: bool = False) -> Any:
     if not isinstance(node, Mapping) or name not in node:
-        raise ResultsError(f"{where}: missing key {_key_text((*path, name))}")
+        raise ResultsError(_at(where, (*path, name)).replace(": numbers", ": missing key numbers", 1))
     value = node[name]
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ResultsError(f"{where}: {_key_text((*path, name))} is {value!r}, not a number")
+        raise ResultsError(f"{_at(where, (*path, name))} is {value!r}, not a number")
     return value
 
 
@@ -615,15 +640,15 @@ def _claim_status(numbers: Mapping[str, Any], path: Path_, text: str, where: str
     table = _get(numbers, path, where)
     if isinstance(table, Mapping):
         if text not in table:
-            raise ResultsError(f"{where}: missing key {_key_text((*path, text))}")
+            raise ResultsError(_at(where, (*path, text)).replace(": numbers", ": missing key numbers", 1))
         status = table[text]
     else:               # a claims table saved as records: {"claim": ..., "status": ...}
         found = [r for r in table if isinstance(r, Mapping) and r.get("claim") == text]
         if not found:
-            raise ResultsError(f"{where}: {_key_text(path)} has no claim {text!r}")
+            raise ResultsError(f"{_at(where, path)} has no claim {text!r}")
         status = found[0].get("status")
     if status not in claims.STATUSES:
-        raise ResultsError(f"{where}: claim {text!r} has status {status!r}, not one of {claims.STATUSES}")
+        raise ResultsError(f"{_at(where, path)}: claim {text!r} has status {status!r}, not one of {claims.STATUSES}")
     return status
 
 
@@ -652,7 +677,7 @@ def _comparison(numbers: Mapping[str, Any], check: _Check, where: str) -> Compar
     elif check.real is not None:       # its saved "real after correction" flag
         flag = _get(numbers, check.real, where)
         if not isinstance(flag, bool):
-            raise ResultsError(f"{where}: {_key_text(check.real)} is {flag!r}, not true or false")
+            raise ResultsError(f"{_at(where, check.real)} is {flag!r}, not true or false")
         detected = flag
     elif check.holm_p is not None:     # its Holm p, with the series' rule (helpers.statistics.Difference.real)
         exploratory = holm_p is None
@@ -724,7 +749,7 @@ def _row(spec: _Spec, numbers: Mapping[str, Any], where: str) -> Row:
 
 
 def load(results_dir: Path | str | None = None) -> list[Row]:
-    """One :class:`Row` per factor, in the order of :data:`ROWS`, from the JSON files notebooks 01-08 saved.
+    """One :class:`Row` per factor, in the order of :data:`ROWS`, from the JSON files notebooks 01-09 saved.
 
     ``results_dir``: default :data:`COMMITTED` (the repository's ``results/``, the numbers the README
     quotes); pass :func:`helpers.config.results_dir` to read your own run. Raises :class:`ResultsError`
@@ -732,12 +757,19 @@ def load(results_dir: Path | str | None = None) -> list[Row]:
     """
     folder = Path(results_dir) if results_dir is not None else COMMITTED
     cache: dict[str, tuple[dict[str, Any], str]] = {}
+    notebook_of = {s.results: s.notebook for s in _SPECS} | {_R09: _NB["09"]}
     rows = []
     for key in ROWS:
         spec = next(s for s in _SPECS if s.key == key)
-        if spec.results not in cache:
-            cache[spec.results] = _read(folder, spec.results, spec.notebook)
-        rows.append(_row(spec, *cache[spec.results]))
+        for stem in (spec.results, *spec.more_results):
+            if stem not in cache:
+                cache[stem] = _read(folder, stem, notebook_of[stem])
+        numbers, where = cache[spec.results]
+        if spec.more_results:      # the other files' numbers under their stems; an error names the file that lacks a key
+            numbers = {**numbers, **{stem: cache[stem][0] for stem in spec.more_results}}
+            where = _Where(where)
+            where.parts = {stem: cache[stem][1] for stem in spec.more_results}
+        rows.append(_row(spec, numbers, where))
     return rows
 
 

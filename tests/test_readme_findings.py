@@ -27,7 +27,7 @@ def test_the_readme_block_is_what_the_committed_results_give():
     assert block is not None, "README.md has no 'answer in 60 seconds' block: run python .ci/readme_findings.py"
     expected = findings.render(ROOT / "results")
     assert block == expected, ("README.md's 'answer in 60 seconds' differs from what results/ give: "
-                               "run python .ci/readme_findings.py (after notebook 09, which saves its figure)")
+                               "run python .ci/readme_findings.py (after notebook 10, which saves its figure)")
 
 
 def test_the_block_sits_under_the_title_and_its_image_exists():
@@ -35,7 +35,7 @@ def test_the_block_sits_under_the_title_and_its_image_exists():
     lines = readme.split("\n")
     assert lines[0].startswith("# ") and findings.BEGIN in "\n".join(lines[:4]), "the block opens the README"
     image = ROOT / findings.HERO
-    assert image.is_file(), f"{findings.HERO} is missing: execute notebooks/09_use_cases.ipynb, which saves it"
+    assert image.is_file(), f"{findings.HERO} is missing: execute notebooks/10_use_cases.ipynb, which saves it"
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -50,7 +50,7 @@ def test_every_finding_has_numbers_a_status_and_a_link(tmp_path):
     assert "RAG answered 40% of questions correctly" in items[0] and "(*supported*, n = 40)" in items[0]
     assert "RAG alone 38% (*contradicted*, n = 40)" in items[-1]
     assert block.startswith(findings.BEGIN) and block.endswith(findings.END)
-    assert findings.GUIDE in block and "(notebooks/09_use_cases.ipynb)" in block and f"]({findings.HERO})" in block
+    assert findings.GUIDE in block and "(notebooks/10_use_cases.ipynb)" in block and f"]({findings.HERO})" in block
     table = [line for line in block.split("\n") if line.startswith("| ") and "**" in line]
     assert len(table) == 7 and all(re.search(r"\*\*(RAG|fine-tuning|both)\*\*", line) for line in table)
     # each number carries its notebook and n; a use case whose heaviest factor favours neither says so

@@ -1,7 +1,7 @@
 """helpers.scorecard on tiny hand-made results files: the rows, their statuses, the scoring rule, flip
 points, and the errors a missing file or key gives. Real files in tmp_path, no mocks.
 
-``write_results`` writes one complete set, laid out as notebooks 01-08's save cells write them (only the
+``write_results`` writes one complete set, laid out as notebooks 01-09's save cells write them (only the
 keys the scorecard reads); tests change one number or drop one key and look at what happens.
 """
 from __future__ import annotations
@@ -77,7 +77,8 @@ def example_results() -> dict[str, dict]:
             "no detectable difference",
         "2 distractors: more bare answers (exact match) than base + RAG, second corpus": "supported",
         "2 distractors: no detectable difference in lenient accuracy from base + RAG, held-out documents":
-            "no detectable difference",
+            "no detectable difference"}
+    claims09 = {
         "On other facts it makes fewer reading errors than the control": "contradicted",
         "The style adapter + RAG: more replies right and in style than RAG alone": "no detectable difference",
         "The style adapter + RAG vs three examples in the prompt: no detectable difference": "no detectable difference"}
@@ -144,19 +145,21 @@ def example_results() -> dict[str, dict]:
                                "2 distractors | held-out documents | contains": diff(0.03, p=1.0)},
             "reader": {"2 distractors | held-out documents": {"lenient": share(0.28), "exact": share(0.1)},
                        "base + RAG | held-out documents": {"lenient": share(0.25), "exact": share(0.0)}},
-            "style_both": {"RAG": share(0.0), "few-shot + RAG": share(0.15), "style LoRA + RAG": share(0.125)},
-            "style_both_paired": {"RAG": diff(0.125, p=0.06), "few-shot + RAG": diff(-0.025, p=1.0)},
-            "style_both_holm_p": {"RAG": 1.0, "few-shot + RAG": 1.0},
             "two_by_two_holm_p": {"outside | fine-tuned + RAG  minus  base + RAG | lenient": 0.002,
                                   "inside | fine-tuned + RAG  minus  base + RAG | exact match": 0.0004,
                                   "inside | fine-tuned + RAG  minus  base + RAG | lenient": 1.0},
             "reader_vs_base_holm_p": {"2 distractors | second corpus | exact": 0.009,
                                       "2 distractors | held-out documents | contains": 1.0},
+            "claims": claims08},
+        "09_training_for_rag": {         # read into the "both" row too (notebook 08 was split in two)
+            "style_both": {"RAG": share(0.0), "few-shot + RAG": share(0.15), "style LoRA + RAG": share(0.125)},
+            "style_both_paired": {"RAG": diff(0.125, p=0.06), "few-shot + RAG": diff(-0.025, p=1.0)},
+            "style_both_holm_p": {"RAG": 1.0, "few-shot + RAG": 1.0},
             "error_corrected": {"paired": {"corrected errors - right answers | reading errors": diff(0.2, p=0.001)},
                                 "shares": {"corrected errors | reading error": share(0.69),
                                            "right answers | reading error": share(0.47)},
                                 "holm_p": {"corrected errors - right answers | reading errors": 0.01}},
-            "claims": claims08},
+            "claims": claims09},
     }
 
 
@@ -321,6 +324,14 @@ def test_a_claim_the_notebook_did_not_save_and_a_bad_value(tmp_path):
     numbers["08_both"]["claims"] = {}
     with pytest.raises(ResultsError, match=r"08_both\.json: missing key numbers\['claims'\]\['Outside"):
         scorecard.load(write_results(tmp_path / "a", numbers))
+    numbers = example_results()             # a key of notebook 09's file, read into the "both" row
+    del numbers["09_training_for_rag"]["style_both"]["RAG"]
+    with pytest.raises(ResultsError, match=r"09_training_for_rag\.json: missing key numbers\['style_both'\]\['RAG'\]"):
+        scorecard.load(write_results(tmp_path / "c", numbers))
+    numbers = example_results()
+    del numbers["09_training_for_rag"]
+    with pytest.raises(ResultsError, match=r"09_training_for_rag\.json: no such file.*09_training_for_rag\.ipynb"):
+        scorecard.load(write_results(tmp_path / "d", numbers))
     numbers = example_results()
     numbers["04_hallucinations"]["paired"]["invented on unanswerable: RAG - base"]["mean"] = "high"
     with pytest.raises(ResultsError, match=r"04_hallucinations\.json: .*\['mean'\] is 'high', not a number"):

@@ -22,7 +22,7 @@ _spec.loader.exec_module(warm)
 SERIES = [Path(f"/nb/{name}.ipynb") for name in (
     "00_setup_and_first_look", "01_dynamic_vs_static_data", "02_external_knowledge", "03_model_customization",
     "04_hallucinations", "05_transparency", "06_cost_of_smaller_models", "07_technical_expertise",
-    "08_rag_and_finetuning_together")]
+    "08_rag_and_finetuning_together", "09_training_for_rag", "10_use_cases")]
 
 
 def names(groups) -> list[list[str]]:
@@ -31,9 +31,9 @@ def names(groups) -> list[list[str]]:
 
 def test_phases_put_the_adapter_makers_first():
     assert names(warm.phases(SERIES, longest_first=False)) == [["00", "01", "02", "03"],
-                                                               ["04", "05", "06", "07", "08"]]
-    # side by side, the longest start first (08 takes 17 min cold, 05 one)
-    assert names(warm.phases(SERIES)) == [["03", "02", "01", "00"], ["08", "07", "04", "06", "05"]]
+                                                               ["04", "05", "06", "07", "08", "09", "10"]]
+    # side by side, the longest start first (07 takes 8 min cold, 05 one, 10 seconds)
+    assert names(warm.phases(SERIES)) == [["03", "02", "01", "00"], ["07", "08", "09", "04", "06", "05", "10"]]
     assert names(warm.phases(SERIES[5:6])) == [["05"]]   # no empty phase
 
 
@@ -52,9 +52,9 @@ def test_default_jobs(cores, memory, largest, jobs):
 def test_plan_threads_and_order(tmp_path):
     one = warm.make_plan(SERIES, None, None, tmp_path, cores=2, memory_gib=20)
     assert (one.jobs, one.threads) == (1, 2)
-    assert names(one.phases)[1] == ["04", "05", "06", "07", "08"]   # one at a time: as `make notebooks` runs them
+    assert names(one.phases)[1] == ["04", "05", "06", "07", "08", "09", "10"]   # one at a time: as `make notebooks` runs them
     four = warm.make_plan(SERIES, None, None, tmp_path, cores=8, memory_gib=64)
-    assert (four.jobs, four.threads) == (4, 2) and names(four.phases)[1][0] == "08"
+    assert (four.jobs, four.threads) == (4, 2) and names(four.phases)[1][0] == "07"
     forced = warm.make_plan(SERIES, 3, 1, tmp_path, cores=16, memory_gib=64)
     assert (forced.jobs, forced.threads) == (3, 1)
 
@@ -88,7 +88,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_command_line_dry_run_and_usage_errors(tmp_path):
     dry = _cli("--dry-run", "--jobs", "2", "--scratch", str(tmp_path / "s"))
     assert dry.returncode == 0, dry.stderr
-    assert "2 at a time" in dry.stdout and "phase 2: 08_rag_and_finetuning_together.ipynb" in dry.stdout
+    assert "2 at a time" in dry.stdout and "phase 2: 07_technical_expertise.ipynb" in dry.stdout
     assert not (tmp_path / "s").exists()   # a dry run executes and creates nothing
     assert _cli("--dry-run", "README.md").returncode == 2
     inside = _cli("--dry-run", "--scratch", str(config.REPO_ROOT / "results" / "warm"))
