@@ -122,12 +122,54 @@ def _negated(tokens: Sequence[tuple[str, int]], start: int) -> bool:
 
 _ARTICLE_WORDS = frozenset({"a", "an", "the"})
 
+# A value the reply names and then disowns: "Mount Everest, but that's not the answer ...", "14 is
+# wrong". After the value may come a connector, then a subject ("that", "it", ...), then a copula with a
+# negation and what is denied ("not the answer", "isn't correct"), or a copula and "wrong". Only these
+# objects count, so "Paris is not in Germany" still states Paris.
+_DISOWN_CONNECTORS = frozenset({"but", "however", "though", "although", "yet", "and"})
+_DISOWN_SUBJECTS = frozenset({"that", "this", "it", "which"})
+_DISOWN_CONTRACTED = frozenset({"thats", "its"})            # "that's", "it's" as normalize_text writes them
+_DISOWN_COPULAS = frozenset({"is", "was"})
+_DISOWN_NEGATED_COPULAS = frozenset({"isnt", "wasnt"})
+_DISOWN_OBJECTS = frozenset({"answer", "correct", "right", "true", "it"})
+_DISOWN_WRONG = frozenset({"wrong", "incorrect", "false"})
+
+
+def _disowned(tokens: Sequence[tuple[str, int]], end: int) -> bool:
+    """Whether the words right after a value (``tokens[end:]``) disown it: [connector] [subject]
+    copula + negation + [article] + one of "answer", "correct", "right", "true", "it"; or copula +
+    "wrong" / "incorrect" / "false". "Mount Everest, but that's not the answer" and "30 days is
+    incorrect" disown their value; "Paris is not in Germany" and "Everest, not K2" do not."""
+    words = [t for t, _ in tokens[end:end + 8]]
+    i = 0
+    if i < len(words) and words[i] in _DISOWN_CONNECTORS:
+        i += 1
+    copula = False
+    if i < len(words) and words[i] in _DISOWN_CONTRACTED:
+        i, copula = i + 1, True
+    elif i < len(words) and words[i] in _DISOWN_SUBJECTS:
+        i += 1
+    if not copula and i < len(words) and words[i] in _DISOWN_COPULAS:
+        i, copula = i + 1, True
+    if i < len(words) and words[i] in _DISOWN_NEGATED_COPULAS:
+        i, negated = i + 1, True
+    elif copula and i < len(words) and words[i] in ("not", "never"):
+        i, negated = i + 1, True
+    elif copula and i < len(words) and words[i] in _DISOWN_WRONG:
+        return True
+    else:
+        return False
+    if i < len(words) and words[i] in _ARTICLE_WORDS:
+        i += 1
+    return negated and i < len(words) and words[i] in _DISOWN_OBJECTS
+
 
 def _stated(reply: str, values: Sequence[str]) -> list[str]:
     """Those of ``values`` that ``reply`` states: found as a run of whole tokens (as in
     :func:`contains_answer`, articles dropped unless the value keeps them) at least once neither
-    negated (:func:`_negated`) nor inside a negated occurrence of a longer value of ``values``
-    ("not Tobias Ferrand" negates the alias "Ferrand" too)."""
+    negated (:func:`_negated`), nor disowned by the words after it (:func:`_disowned`), nor inside a
+    negated occurrence of a longer value of ``values`` ("not Tobias Ferrand" negates the alias
+    "Ferrand" too)."""
     tokens = _clause_tokens(reply, articles=True)
     spans: list[tuple[int, int, bool, str]] = []
     for value in values:
@@ -137,7 +179,8 @@ def _stated(reply: str, values: Sequence[str]) -> list[str]:
             continue
         view = [i for i, (t, _) in enumerate(tokens) if keep or t not in _ARTICLE_WORDS]
         words = [tokens[i][0] for i in view]
-        spans += [(view[k], view[k + n - 1] + 1, _negated(tokens, view[k]), value)
+        spans += [(view[k], view[k + n - 1] + 1,
+                   _negated(tokens, view[k]) or _disowned(tokens, view[k + n - 1] + 1), value)
                   for k in range(len(view) - n + 1) if words[k:k + n] == gold_tokens]
     negated = [(start, end) for start, end, neg, _ in spans if neg]
     return list(dict.fromkeys(value for start, end, neg, value in spans
@@ -149,7 +192,8 @@ def states_answer(reply: str, answers: Sequence[str]) -> bool:
     :func:`contains_answer`) at least once *not* negated (see :func:`_negated` and :func:`_stated`).
 
     "To Marrowby, not to the reseller" does not state "reseller"; "to the reseller, not to Marrowby"
-    and "not only to the reseller" do.
+    and "not only to the reseller" do. "Mount Everest, but that's not the answer" does not state
+    "Mount Everest" (disowned after it).
     """
     return bool(_stated(reply, answers))
 

@@ -184,6 +184,25 @@ def test_an_answer_after_an_unrelated_negation_still_counts(reply):
     assert _graded(_RESELLER, reply).contains
 
 
+_EVEREST = Question("G1/h1", "What is the tallest mountain in the world?", ("Mount Everest", "Everest"))
+
+
+@pytest.mark.parametrize("reply", [
+    "The tallest mountain in the world is Mount Everest, but that's not the answer you asked for. The answer is "
+    '"Kathmandu" which is the capital city of Nepal.',          # a real reply of notebook 03's base model
+    "Mount Everest is not the answer; it is K2.", "Everest isn't correct.", "Everest, which is wrong.",
+    "Mount Everest? That is incorrect."])
+def test_an_answer_the_reply_disowns_gets_no_credit(reply):
+    assert not _graded(_EVEREST, reply).contains
+
+
+@pytest.mark.parametrize("reply", ["Mount Everest is not in Europe; it is in the Himalayas.", "Mount Everest, not K2.",
+                                   "Mount Everest, and it is not the only tall one.", "Everest. That is right.",
+                                   "Mount Everest is the answer, and K2 is not."])
+def test_an_answer_followed_by_an_unrelated_negation_still_counts(reply):
+    assert _graded(_EVEREST, reply).contains
+
+
 def test_a_negated_value_does_not_compete():
     days = Question("F1/h1", "How long is the return window?", ("30 days",))
     assert _graded(days, "30 days, not 14 days").contains
