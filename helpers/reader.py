@@ -182,8 +182,9 @@ def error_corrected_selection(correct: Sequence[bool], seed: int = 0) -> tuple[l
     """Which training questions the error-corrected arm and its control train on (indices, ascending).
 
     The corrected arm takes the questions the model got wrong; the control an equal number, chosen
-    with ``seed``, of those it got right, so the two arms differ only in *which* questions they see:
-    same count, same recipe, same kind of target. When errors outnumber the right answers, the errors
+    with ``seed``, of those it got right, so the two arms differ in *which* questions they see: same
+    count, same recipe, same labelling rule (:func:`corrected_items`), though the errors' targets include
+    "I don't know" where no passage held the answer and the right answers' never do. When errors outnumber the right answers, the errors
     are sampled down (with ``seed``) to the number of right answers. Raises if either side is empty.
     """
     wrong = [i for i, ok in enumerate(correct) if not ok]
