@@ -97,16 +97,20 @@ def findings(rows: list[Row]) -> list[str]:
         f"on the changes, the snapshot reached {_other(dyn, CONTINUED).short()}{erased} ({_said(forgot)}). "
         f"{_link(dyn)}")
 
-    shots = _also(cus, "Closed-book, the style adapter keeps the style less often")
-    passage = _also(cus, "With a retrieved passage, the adapter keeps the style more often")
-    with_rag = (f"; with a retrieved passage the adapter kept it more often than the examples ({_said(passage)})"
-                if passage.status == claims.SUPPORTED else "")
+    shots = _also(cus, "Closed-book, the style adapter keeps the style less often than three examples in the prompt "
+                       "(knowledge-base")
+    passage = _also(cus, "With a retrieved passage, the adapter keeps the style more often than three examples (farming")
+    farm, farm_shots = (_other(cus, k) for k in ("the style adapter, farming questions like its training pairs",
+                                                 "three examples in the prompt, farming questions"))
+    with_rag = (f"; with a retrieved passage the adapter kept it more often than the examples on the farming questions "
+                f"({_said(passage)})" if passage.status == claims.SUPPORTED else "")
     out.append(
         f"**A house style: {cus.leader or 'no clear winner'}"
-        f"{', or examples in the prompt' if shots.status == claims.SUPPORTED else ''}.** A style adapter kept the "
-        f"house style in {cus.fine_tuning.short()} of replies, RAG in {cus.rag.short()} ({_said(cus)}); three examples "
-        f"in the prompt, no training, in {_other(cus, FEW_SHOT).short()} closed-book ({_said(shots)}){with_rag}. "
-        f"{_link(cus)}")
+        f"{', or examples in the prompt' if shots.status == claims.SUPPORTED else ''}.** On the company's own questions "
+        f"a style adapter kept the house style in {cus.fine_tuning.short()} of replies, RAG in {cus.rag.short()} "
+        f"({_said(cus)}); three examples in the prompt, no training, in {_other(cus, FEW_SHOT).short()} closed-book "
+        f"({_said(shots)}). On farming questions like its training pairs the adapter reached {farm.short()}, the "
+        f"examples {farm_shots.short()}{with_rag}. {_link(cus)}")
 
     idk = _also(hal, "Training a model to say")
     answerable = _also(hal, "RAG gives fewer wrong answers than the model alone")

@@ -303,6 +303,15 @@ def _c03(text: str, direction: Direction, kind: str, pair: str) -> _Check:
     return _Check(text, direction, (f"{kind}_paired", pair), holm_p=("holm_p", key), real=("real_after_holm", key))
 
 
+def _c03s(text: str, direction: Direction, part: str, pair: str) -> _Check:
+    """Notebook 03's style comparisons, one per question set (``knowledge-base`` or ``style``)."""
+    key = f"style on {part} questions: {pair}"
+    return _Check(text, direction, ("style_paired", part, pair), holm_p=("holm_p", key), real=("real_after_holm", key))
+
+
+_KB = "knowledge-base"    # notebook 03's row: the company's own questions, the ones an assistant answers in its style
+
+
 def _c07(text: str, direction: Direction, saved: str, family_key: str, where: str = "paired_vs_series") -> _Check:
     return _Check(text, direction, (where, saved), holm_p=("holm_p", family_key), real=("real_after_correction", family_key))
 
@@ -382,21 +391,28 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec(
         key="customization", label="3 · Model customization", results="03_model_customization", notebook=_NB["03"],
         claim="Fine-tuning is the direct route to a house style, tone or vocabulary.",
-        measure="share of replies keeping all four rules of the house style",
-        measure_short="replies in the house style",
-        check=_c03("the style adapter minus the base model (replies in the house style)", "higher", "style",
-                   "style LoRA - base"),
+        measure="share of replies keeping all four rules of the house style, on knowledge-base questions",
+        measure_short="replies in the house style (knowledge-base questions)",
+        check=_c03s("the style adapter minus the base model (replies in the house style, knowledge-base questions)",
+                    "higher", _KB, "style LoRA - base"),
         favours=FINE_TUNING, if_supported=FINE_TUNING, if_contradicted=None,
-        rag=("systems", "RAG", "style", "all rules"), fine_tuning=("systems", "style LoRA", "style", "all rules"),
-        both=("systems", "style LoRA + RAG", "style", "all rules"),
-        others=(("three examples in the prompt (few-shot)", ("systems", "few-shot", "style", "all rules")),),
+        rag=("systems", "RAG", "style_by_set", _KB), fine_tuning=("systems", "style LoRA", "style_by_set", _KB),
+        both=("systems", "style LoRA + RAG", "style_by_set", _KB),
+        others=(("three examples in the prompt (few-shot)", ("systems", "few-shot", "style_by_set", _KB)),
+                ("the style adapter, farming questions like its training pairs",
+                 ("systems", "style LoRA", "style_by_set", "style")),
+                ("three examples in the prompt, farming questions", ("systems", "few-shot", "style_by_set", "style"))),
         also=(
-            _c03("RAG adds knowledge but no house style (RAG against the base model)", "no difference", "style",
-                 "RAG - base"),
-            _c03("Closed-book, the style adapter keeps the style less often than three examples in the prompt",
-                 "lower", "style", "style LoRA - few-shot"),
-            _c03("With a retrieved passage, the adapter keeps the style more often than three examples",
-                 "higher", "style", "style LoRA + RAG - few-shot + RAG"),
+            _c03s("RAG adds knowledge but no house style (RAG against the base model, knowledge-base questions)",
+                  "no difference", _KB, "RAG - base"),
+            _c03s("Closed-book, the style adapter keeps the style less often than three examples in the prompt "
+                  "(knowledge-base questions)", "lower", _KB, "style LoRA - few-shot"),
+            _c03s("Closed-book, the style adapter keeps the style less often than three examples in the prompt "
+                  "(farming questions like its training pairs)", "lower", "style", "style LoRA - few-shot"),
+            _c03s("With a retrieved passage, the adapter keeps the style more often than three examples "
+                  "(knowledge-base questions)", "higher", _KB, "style LoRA + RAG - few-shot + RAG"),
+            _c03s("With a retrieved passage, the adapter keeps the style more often than three examples "
+                  "(farming questions)", "higher", "style", "style LoRA + RAG - few-shot + RAG"),
             _c03("The style adapter + RAG answers as accurately as plain RAG", "no difference", "accuracy",
                  "style LoRA + RAG - RAG"),
         ),

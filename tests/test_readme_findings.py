@@ -67,7 +67,7 @@ def test_every_finding_has_numbers_a_status_and_a_link(tmp_path):
     # the caption is computed: RAG's share and the best of the rest, outside
     assert "Right: the rest of the documents: RAG 40%, every other system at most 10%.*" in block
     # the few-shot share shows wherever customization decides
-    assert "three examples in the prompt 80% (03, 64 questions)" in block
+    assert "three examples in the prompt 80% (03, 40 questions)" in block
 
 
 def test_numbers_and_wording_follow_the_results(tmp_path):

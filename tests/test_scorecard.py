@@ -46,11 +46,16 @@ def example_results() -> dict[str, dict]:
         "Q&A fine-tuned - LM fine-tuned | inside": (0.4, 0.0001, 0.001, True),
         "Q&A fine-tuned - RAG | inside": (-0.05, 0.5, 1.0, False),
         "RAG - LM fine-tuned | inside": (0.45, 0.0001, 0.001, True)}.items()}
-    style = {name: {"style": {"all rules": share(v, n=64)}, "accuracy": share(0.3), "prompt_tokens": 50.0}
+    style = {name: {"style": {"all rules": share(v, n=80)}, "accuracy": share(0.3), "prompt_tokens": 50.0,
+                    "style_by_set": {"knowledge-base": share(v), "style": share(min(1.0, v + 0.2))}}
              for name, v in {"base": 0.0, "RAG": 0.0, "few-shot": 0.8, "style LoRA": 0.6, "style LoRA + RAG": 0.55,
                              "few-shot + RAG": 0.2}.items()}
-    pairs03 = {"style: style LoRA - base": (0.6, True), "style: RAG - base": (0.0, False),
-               "style: style LoRA - few-shot": (-0.2, True), "style: style LoRA + RAG - few-shot + RAG": (0.35, True),
+    pairs03 = {"style on knowledge-base questions: style LoRA - base": (0.6, True),
+               "style on knowledge-base questions: RAG - base": (0.0, False),
+               "style on knowledge-base questions: style LoRA - few-shot": (-0.2, True),
+               "style on style questions: style LoRA - few-shot": (0.02, False),
+               "style on knowledge-base questions: style LoRA + RAG - few-shot + RAG": (0.15, False),
+               "style on style questions: style LoRA + RAG - few-shot + RAG": (0.35, True),
                "accuracy: style LoRA + RAG - RAG": (-0.02, False)}
     outcomes = {"base": 0.95, "RAG": 0.93, "Q&A fine-tuned": 0.97, "IDK fine-tuned": 0.3,
                 "RAG, passages only + threshold": 0.5}
@@ -97,7 +102,8 @@ def example_results() -> dict[str, dict]:
             {"claim": "(1) Outside: RAG answers more questions than the Q&A adapter (seed 0 only)", "status": "supported"}]},
         "03_model_customization": {
             "systems": style,
-            "style_paired": {k.split(": ", 1)[1]: diff(m, n=64) for k, (m, _) in pairs03.items() if k.startswith("style")},
+            "style_paired": {part: {k.split(": ", 1)[1]: diff(m) for k, (m, _) in pairs03.items()
+                                    if k.startswith(f"style on {part} questions")} for part in ("knowledge-base", "style")},
             "accuracy_paired": {k.split(": ", 1)[1]: diff(m, p=0.9) for k, (m, _) in pairs03.items()
                                 if k.startswith("accuracy")},
             "holm_p": {k: 0.001 if r else 1.0 for k, (_, r) in pairs03.items()},
