@@ -62,6 +62,8 @@ def test_planted_documents_target_real_facts_with_values_no_fact_has():
     facts = {f.id: f for f in data.load_facts(1)}
     corpus = " ".join(d.text for d in data.load_corpus(1))
     assert {p.kind for p in planted} == {"false facts", "instruction"}
+    assert all(len(p.targets) >= 20 for p in planted), "notebook 05 asks both held-out wordings of >= 20 facts per file"
+    assert not set(planted[0].targets) & set(planted[1].targets), "no fact targeted by both files"
     for p in planted:
         assert p.doc.doc_id not in {d.doc_id for d in data.load_corpus(1)}
         for fact_id, value in p.targets.items():
