@@ -99,18 +99,22 @@ def findings(rows: list[Row]) -> list[str]:
 
     shots = _also(cus, "Closed-book, the style adapter keeps the style less often than three examples in the prompt "
                        "(knowledge-base")
+    shots_farm = _also(cus, "Closed-book, the style adapter keeps the style less often than three examples in the prompt "
+                            "(farming")
     passage = _also(cus, "With a retrieved passage, the adapter keeps the style more often than three examples (farming")
-    farm, farm_shots = (_other(cus, k) for k in ("the style adapter, farming questions like its training pairs",
+    farm, farm_shots = (_other(cus, k) for k in ("the style adapter, farming questions",
                                                  "three examples in the prompt, farming questions"))
     with_rag = (f"; with a retrieved passage the adapter kept it more often than the examples on the farming questions "
                 f"({_said(passage)})" if passage.status == claims.SUPPORTED else "")
+    # the examples beat the adapter detectably: they lead the headline
+    lead = (f"examples in the prompt, or {cus.leader or 'neither'}" if shots.status == claims.SUPPORTED
+            else cus.leader or "no clear winner")
     out.append(
-        f"**A house style: {cus.leader or 'no clear winner'}"
-        f"{', or examples in the prompt' if shots.status == claims.SUPPORTED else ''}.** On the company's own questions "
-        f"a style adapter kept the house style in {cus.fine_tuning.short()} of replies, RAG in {cus.rag.short()} "
-        f"({_said(cus)}); three examples in the prompt, no training, in {_other(cus, FEW_SHOT).short()} closed-book "
-        f"({_said(shots)}). On farming questions like its training pairs the adapter reached {farm.short()}, the "
-        f"examples {farm_shots.short()}{with_rag}. {_link(cus)}")
+        f"**A house style: {lead}.** On the company's own questions a style adapter kept the house style in "
+        f"{cus.fine_tuning.short()} of replies, RAG in {cus.rag.short()} (the adapter against the base model: "
+        f"{_said(cus)}); three examples in the prompt, no training, in {_other(cus, FEW_SHOT).short()} "
+        f"closed-book ({_said(shots)}). On farming questions the adapter reached {farm.short()}, the examples "
+        f"{farm_shots.short()} ({_said(shots_farm)}){with_rag}. {_link(cus)}")
 
     idk = _also(hal, "Training a model to say")
     answerable = _also(hal, "RAG gives fewer wrong answers than the model alone")

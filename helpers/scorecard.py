@@ -399,7 +399,7 @@ _SPECS: tuple[_Spec, ...] = (
         rag=("systems", "RAG", "style_by_set", _KB), fine_tuning=("systems", "style LoRA", "style_by_set", _KB),
         both=("systems", "style LoRA + RAG", "style_by_set", _KB),
         others=(("three examples in the prompt (few-shot)", ("systems", "few-shot", "style_by_set", _KB)),
-                ("the style adapter, farming questions like its training pairs",
+                ("the style adapter, farming questions",
                  ("systems", "style LoRA", "style_by_set", "style")),
                 ("three examples in the prompt, farming questions", ("systems", "few-shot", "style_by_set", "style"))),
         also=(
@@ -408,7 +408,7 @@ _SPECS: tuple[_Spec, ...] = (
             _c03s("Closed-book, the style adapter keeps the style less often than three examples in the prompt "
                   "(knowledge-base questions)", "lower", _KB, "style LoRA - few-shot"),
             _c03s("Closed-book, the style adapter keeps the style less often than three examples in the prompt "
-                  "(farming questions like its training pairs)", "lower", "style", "style LoRA - few-shot"),
+                  "(farming questions)", "lower", "style", "style LoRA - few-shot"),
             _c03s("With a retrieved passage, the adapter keeps the style more often than three examples "
                   "(knowledge-base questions)", "higher", _KB, "style LoRA + RAG - few-shot + RAG"),
             _c03s("With a retrieved passage, the adapter keeps the style more often than three examples "

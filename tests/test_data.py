@@ -197,6 +197,19 @@ def test_style_set_follows_the_house_rules():
     assert len({p.question for p in pairs}) == len(pairs)
 
 
+def test_held_out_style_questions_are_no_near_copies_of_training_pairs():
+    """Notebook 03 scores the style adapter (and few-shot, whose three examples are training pairs) on the
+    held-out style questions: none may be a near-copy of a training question (token Jaccard)."""
+    from helpers import finetune
+
+    train, test = data.load_style("train"), data.load_style("test")
+    flagged = {(t.id, p.id) for t in test for p in train if finetune.jaccard(t.question, p.question) >= finetune.NEAR_COPY_JACCARD}
+    # the one pair at the threshold (0.6) shares only "what is ... rain": "What is rain intensity?" and
+    # "What is a rain shadow?" ask about different things; any other pair is a near-copy to fix in the data
+    assert flagged == {("S060", "S096")}, flagged
+    assert len(test) >= 40          # the issue's floor for notebook 03's per-set result
+
+
 def test_style_set_teaches_no_facts_of_the_knowledge_base():
     text = " ".join(p.answer + " " + p.question for p in data.load_style()).lower()
     for word in ("marrowby", "skylark", "rootwise", "hearth", "canopy cloud", "frostguard", "stennick"):
