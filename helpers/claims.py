@@ -260,6 +260,13 @@ class Family:
             raise AssertionError(f"{len(wrong)} claim(s) no longer hold on this run:\n  " + "\n  ".join(wrong))
         return table
 
+    def before_correction(self, keys: Sequence[str]) -> pd.DataFrame:
+        """The members ``keys``, before Holm's correction: A − B | difference [95% CI] | only A-only B
+        (questions only the first / only the second got right) | McNemar p. Shown where comparisons join
+        the family; :meth:`comparisons` shows them all after the correction."""
+        return pd.DataFrame([(k, str(self[k]), f"{self[k].a_only}-{self[k].b_only}", format_p(self[k].p_value))
+                             for k in keys], columns=["A − B", "difference [95% CI]", "only A-only B", "McNemar p"])
+
     def comparisons(self) -> pd.DataFrame:
         """Every member: comparison | estimate [95% CI] | n | McNemar p | Holm p | after correction
         (``real``, ``no detectable difference`` or ``exploratory``), in the order added."""

@@ -24,7 +24,7 @@ from .retrieval import Chunk, Passage, VectorIndex
 
 if TYPE_CHECKING:
     import pandas as pd
-    from transformers import PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,20 @@ def corrected_items(questions: Sequence[Question], passages: Sequence[Sequence[P
         gold = evaluate.contains_answer("\n".join(p.text for p in hits), q.answers)
         items.append(ReaderItem(q.text, hits, q.answers[0] if gold or miss_target is None else miss_target, gold))
     return items
+
+
+# three passages per prompt: batches of 32 took a notebook kernel past 3 GB in a first run of notebook 08
+READ_BATCH = 8
+
+
+def grade_tests(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", tests: "dict[str, Sequence[Question]]",
+                prompts: "dict[str, Sequence[generation.Messages]]", max_new_tokens: int) -> "dict[str, list[evaluate.Graded]]":
+    """Notebooks 08 and 09's reader test: each test set's prompts answered by ``model`` (greedy, batches of
+    :data:`READ_BATCH`, the answer cache first) and graded against its questions, by test set name."""
+    if set(tests) != set(prompts):
+        raise ValueError(f"tests {sorted(tests)} and prompts {sorted(prompts)} name different test sets")
+    return {t: evaluate.grade(qs, generation.generate(model, tokenizer, prompts[t], max_new_tokens=max_new_tokens,
+                                                      batch_size=READ_BATCH)) for t, qs in tests.items()}
 
 
 def comparison_table(differences: "dict[tuple[str, str], evaluate.Difference]") -> "pd.DataFrame":

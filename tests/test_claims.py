@@ -209,3 +209,11 @@ def test_plain_words_displays_as_markdown_in_ipython():
     data, _ = DisplayFormatter().format(plain_words("Short and clear."))
     assert data["text/markdown"] == "> **In plain words:** Short and clear."
     assert data["text/plain"] == "> **In plain words:** Short and clear."
+
+
+def test_before_correction_lists_the_named_members_with_their_uncorrected_test():
+    table = family().before_correction(["modest", "null 0"])
+    assert list(table.columns) == ["A − B", "difference [95% CI]", "only A-only B", "McNemar p"]
+    assert list(table["A − B"]) == ["modest", "null 0"]
+    assert list(table["only A-only B"]) == ["7-0", "2-2"] and table["McNemar p"][1] == "1.000"
+    assert table["difference [95% CI]"][0] == str(MODEST)

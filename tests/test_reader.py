@@ -162,3 +162,17 @@ def test_comparison_table_puts_each_difference_in_its_row_and_column():
     assert list(table.index) == ["reader A", "factor"] and list(table.columns) == ["set 1: lenient", "set 2"]
     assert table.loc["reader A", "set 1: lenient"].startswith("+0.25 [+0.05, +0.45]  12-2, p=")
     assert table.loc["factor", "set 1: lenient"] == ""
+
+
+def test_grade_tests_answers_and_grades_each_test_set(tiny_model_dir, tokenizer, cache):
+    """The real path (generate, then grade) on the tiny random model: one graded row per question, per set."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    sets = {"a": [Question("F1/h1", "What is the price?", ("€129",))],
+            "b": [Question("F2/h1", "Where is it?", ("Harlowe",)), Question("F3/h1", "When?", ("2011",))]}
+    prompts = {t: [generation.closed_book_messages(q.text) for q in qs] for t, qs in sets.items()}
+    graded = reader.grade_tests(model, tokenizer, sets, prompts, max_new_tokens=4)
+    assert {t: [r.qid for r in rows] for t, rows in graded.items()} == {"a": ["F1/h1"], "b": ["F2/h1", "F3/h1"]}
+    with pytest.raises(ValueError, match="different test sets"):
+        reader.grade_tests(model, tokenizer, sets, {"a": prompts["a"]}, max_new_tokens=4)
