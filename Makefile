@@ -5,7 +5,7 @@
 #                make student (regenerate the student variant in notebooks/clean/),
 #                make lab-student (open the student copy of 00; its results go to .cache/student-results),
 #                make unit (helpers' unit tests only), make ablation (re-run the reader-format
-#                ablation that notebook 00 shows), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread), make idk-seeds (04's),
+#                ablation that notebook 00 shows), make citation-prompt (how 05 asks for a citation), make lm-rate (the LM learning-rate choice 02 shows), make style-seeds (03's seed spread), make idk-seeds (04's),
 #                make compare DOCS=... QUESTIONS=... OUT=... (the comparison on your own documents),
 #                make generator-cost (what larger generators cost per answer on this CPU),
 #                make site (the series as a static website in docs/_build/html, from the stored outputs),
@@ -44,7 +44,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=900
 # Jupyter refuses to run as root unless told; containers and some CI machines run as root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab lab-student test unit site notebooks student solutions ablation lm-rate style-seeds idk-seeds scale generator-cost compare install clean-cache distclean
+.PHONY: lab lab-student test unit site notebooks student solutions ablation citation-prompt lm-rate style-seeds idk-seeds scale generator-cost compare install clean-cache distclean
 
 install: $(STAMP)
 
@@ -109,6 +109,10 @@ notebooks: $(STAMP)
 	$(BIN)/python .ci/make_clean_notebooks.py
 	@# the README's "answer in 60 seconds" block is generated from results/ (tests/test_readme_findings.py)
 	$(BIN)/python .ci/readme_findings.py
+
+# how notebook 05 asks the reader for a citation, chosen on development questions (results/citation_prompt.json)
+citation-prompt: $(STAMP)
+	$(CI_ENV) $(BIN)/python .ci/citation_prompt.py
 
 # the reader-format ablation on training wordings (results/reader_format_ablation.json, shown in 00)
 ablation: $(STAMP)

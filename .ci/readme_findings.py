@@ -33,7 +33,7 @@ GUIDE = "RAG Vs Fine-Tuning Vs Both: A Guide For Optimizing LLM Performance"
 HERO = "docs/figures/inside_outside.png"
 # labels of the rows' other systems in helpers.scorecard
 LM, CONTINUED = "fine-tuned on the raw text (LM)", "fine-tuned, then trained on the changes"
-FEW_SHOT, RECORDED = "three examples in the prompt (few-shot)", "RAG's recorded source (no asking)"
+FEW_SHOT, ASKED = "three examples in the prompt (few-shot)", "RAG's reader, asked"
 IDK = 'trained to say "I don\'t know"'
 
 
@@ -136,9 +136,10 @@ def findings(rows: list[Row]) -> list[str]:
         f"{auc.mean:.2f} [{auc.low:.2f}, {auc.high:.2f}]{chance}. {_link(hal)}")
 
     out.append(
-        f"**Where an answer came from: {tra.leader or 'no clear winner'}.** RAG records the passage it read (the "
-        f"right document for {_other(tra, RECORDED).short()} of answers). Asked for its source, the RAG reader named "
-        f"it {tra.rag.short()} of the time, the fine-tuned model {tra.fine_tuning.short()} ({_said(tra)}). "
+        f"**Where an answer came from: {tra.leader or 'no clear winner'}.** RAG records the passage it read: the "
+        f"right document for {tra.rag.short()} of answers; the fine-tuned model, asked for its source, named it "
+        f"{tra.fine_tuning.short()} of the time ({_said(tra)}). The models are poor witnesses: the RAG reader, asked, "
+        f"named it {_other(tra, ASKED).short()} ({_said(_also(tra, 'Asked for its source'))}). "
         f"{_link(tra)}")
 
     outside = _also(cost, "Outside its training set, RAG answers more")

@@ -3,6 +3,8 @@
 * :func:`supported`: whether a reply says only what its cited passages say (a lexical check).
 * :func:`trace_failure`: the stage a RAG answer's failure can be traced to, from its passages alone.
 * :func:`names_document`: whether a reply names a given document (by id or by title).
+* :func:`cite`: answer from ``k`` numbered passages, then ask the reader which one gave the answer;
+  :func:`cited_passages` reads the number(s) out of its reply.
 * :func:`lora_update_norms`: how much a LoRA adapter changed each weight matrix (relative norm).
 * :func:`load_planted`: documents planted in a copy of the knowledge base (a false fact, an
   instruction), with the facts they target (``data/planted/``).
@@ -13,16 +15,19 @@ judges another model. Their limits are stated in each docstring.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from . import config
+from . import config, generation
 from .data import DataError, Document, normalize_text, read_document
 from .evaluate import Graded, contains_answer
+from .retrieval import Passage
 
 if TYPE_CHECKING:  # pragma: no cover
     from peft import PeftModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 TRACE_STAGES = ("correct", "retrieval miss", "reading error", "unsupported claim")
@@ -84,14 +89,106 @@ def names_document(reply: str, doc: Document) -> bool:
     return any(f" {n} " in text for n in names)
 
 
+# Asking the reader for a citation (notebook 05, section 2). Chosen on notebook 04's development
+# questions among three wordings by .ci/citation_prompt.py (results/citation_prompt.json): asking in
+# a second turn, after the answer, with the passages numbered, gave the most citations that hold the
+# answer; an instruction to cite inside the answer was almost never followed by the 135M reader.
+CITE_K = 3
+CITE_FOLLOW_UP = "Which passage gives that answer? Reply with its number: [1], [2] or [3]."
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+
+
+def numbered_messages(question: str, passages: Sequence[Passage], system: str = generation.SYSTEM_PROMPT,
+                      tags: str = "number") -> generation.Messages:
+    """:func:`helpers.generation.rag_messages` with each passage tagged by its position (``[1]``,
+    ``[2]``...) instead of its document id (``tags="number"``), or by its id as the series does
+    (``tags="id"``), so a reply can point at one passage."""
+    if tags == "id":
+        return generation.rag_messages(question, passages, system)
+    if tags != "number":
+        raise ValueError(f"tags={tags!r}: use 'number' or 'id'")
+    context = "\n\n".join(f"[{i}] {p.text}" for i, p in enumerate(passages, 1))
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}]
+
+
+def cited_passages(reply: str, passages: Sequence[Passage], tags: str = "number") -> tuple[int, ...]:
+    """The passages (0-based positions) a citation reply points at.
+
+    ``tags="number"``: every ``[n]``, "passage n", "number n" or "the second (passage)", or a reply
+    that is only a number or ends in one after "is" or a colon ("The answer is: 1."), for ``n`` from 1 to ``len(passages)``; a number elsewhere in the reply
+    ("3 years") is not a citation. A reply naming several passages cites several.
+    ``tags="id"``: every passage whose document id the reply contains. Nothing found: ``()``.
+    """
+    if tags == "id":
+        return tuple(i for i, p in enumerate(passages) if p.doc_id in reply)
+    if tags != "number":
+        raise ValueError(f"tags={tags!r}: use 'number' or 'id'")
+    text = reply.lower()
+    found = [int(n) for n in re.findall(r"\[(\d+)\]|(?:passage|number)\s+(\d+)\b", text) for n in n if n]
+    found += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", text)]
+    last = re.fullmatch(r"\W*(\d+)\W*", text) or re.search(r"(?:\bis|:)\s*(\d+)\W*$", text)
+    if last:
+        found.append(int(last.group(1)))
+    return tuple(sorted({n - 1 for n in found if 1 <= n <= len(passages)}))
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One question answered from numbered passages, and the reader's reply when asked for its source."""
+
+    answer: generation.Answer
+    reply: generation.Answer
+    passages: list[Passage]
+    cited: tuple[int, ...]        # 0-based positions the reply points at; () when it names none
+
+    def holds(self, answers: Sequence[str]) -> bool:
+        """Whether the reply cites exactly one passage and that passage contains an accepted answer.
+        Naming several passages ("[1] Leadership, [2] The founders, [3] ...") attributes nothing."""
+        return len(self.cited) == 1 and contains_answer(self.passages[self.cited[0]].text, answers)
+
+
+def cite(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", questions: Sequence[str],
+         hits: Sequence[Sequence[Passage]], follow_up: str = CITE_FOLLOW_UP, tags: str = "number") -> list[Citation]:
+    """Answer each question from its passages with the series' instruction, then, in the same chat,
+    ask ``follow_up`` and read the cited passage(s) from the reply (:func:`cited_passages`).
+
+    The answer turn is the series' RAG prompt with numbered passages; the citation is a second
+    generation, so asking for it cannot change the answer.
+    """
+    if len(questions) != len(hits):
+        raise ValueError(f"{len(questions)} questions but {len(hits)} lists of passages")
+    first = [numbered_messages(q, h, tags=tags) for q, h in zip(questions, hits, strict=True)]
+    answers = generation.generate(model, tokenizer, first)
+    replies = generation.generate(model, tokenizer, [
+        m + [{"role": "assistant", "content": a.text}, {"role": "user", "content": follow_up}]
+        for m, a in zip(first, answers, strict=True)])
+    return [Citation(a, r, list(h), cited_passages(r.text, h, tags)) for a, r, h in zip(answers, replies, hits, strict=True)]
+
+
+CITATION_OUTCOMES = ("some passage holds the answer", "cites one passage", "cited passage holds the answer",
+                     "passage [1] holds the answer", "answer correct")
+
+
+def citation_outcomes(citations: Sequence[Citation], answers: Sequence[Sequence[str]]) -> dict[str, list[bool]]:
+    """Per question, each of :data:`CITATION_OUTCOMES`: whether any of its passages holds an accepted
+    answer (the best a citation could do), whether the reply cites exactly one passage, whether it
+    holds the answer (:meth:`Citation.holds`), whether the first passage (the top search hit: a citation that ignores the
+    answer) holds it, and whether the answer is correct (lenient)."""
+    if len(citations) != len(answers):
+        raise ValueError(f"{len(citations)} citations but {len(answers)} lists of accepted answers")
+    rows = [(any(contains_answer(p.text, a) for p in c.passages), len(c.cited) == 1, c.holds(a),
+             bool(c.passages) and contains_answer(c.passages[0].text, a), contains_answer(c.answer.text, a))
+            for c, a in zip(citations, answers, strict=True)]
+    return {name: [r[i] for r in rows] for i, name in enumerate(CITATION_OUTCOMES)}
+
+
 def lora_update_norms(model: "PeftModel", adapter: str = "default") -> dict[tuple[int, str], float]:
     """For each weight matrix a LoRA adapter changed: ``||delta W|| / ||W||`` (Frobenius norms), keyed
     by (layer index, module name). ``delta W`` is the update the adapter adds (peft's
     ``get_delta_weight``, scaling included). Says *where* and *how much* training changed the model;
     nothing in it refers to a question or a fact.
     """
-    import re
-
     import torch
 
     norms: dict[tuple[int, str], float] = {}

@@ -177,3 +177,14 @@ def test_recipe_module_is_where_the_values_live():
     for name in ("MIN_INSIDE", "N_OUTSIDE", "SPLIT_SEED", "QA_SETTINGS", "QA_SNAPSHOTS", "SEEDS", "LM_SETTINGS",
                  "LM_BLOCK_TOKENS", "K", "ANSWER_TOKENS", "STYLE_TOKENS", "STYLE_MAX_EPOCHS", "STYLE_BAR"):
         assert re.search(rf"^{name} = ", source, re.M), name
+
+
+def test_results_record_the_citation_prompt():
+    """notebook 05 asks for citations the way .ci/citation_prompt.py chose on development questions."""
+    from helpers import transparency
+
+    chosen = _numbers("citation_prompt")
+    assert chosen["follow_up"] == transparency.CITE_FOLLOW_UP and chosen["k"] == transparency.CITE_K
+    best = max(chosen["variants"], key=lambda v: chosen["variants"][v]["cited passage holds the answer"]["mean"])
+    assert best == chosen["chosen"], "the table picks the chosen wording"
+    assert _numbers("05_transparency")["citation"]["k"] == transparency.CITE_K

@@ -78,3 +78,66 @@ def test_bad_planted_manifest_names_the_file(tmp_path):
         {"documents": [{"doc": "missing", "kind": "false facts", "targets": {}}]}), encoding="utf-8")
     with pytest.raises(data.DataError, match="manifest.json.*missing.md does not exist"):
         transparency.load_planted(tmp_path)
+
+
+def _passages(*docs_and_texts):
+    from helpers.retrieval import Chunk, Passage
+
+    return [Passage(Chunk(f"{doc}#{i}", doc, doc.title(), text), 0.5, i + 1) for i, (doc, text) in enumerate(docs_and_texts)]
+
+
+@pytest.mark.parametrize("reply, cited", [
+    ("[2]", (1,)), ("The answer is: [1]", (0,)), ("The answer is: 1.", (0,)), ("3", (2,)),
+    ("passage 3 and [1]", (0, 2)), ("The second one.", (1,)),
+    ("The warranty is 2 years.", ()), ("It costs €389.", ()), ("[4]", ()), ("I don't know", ()),
+])
+def test_cited_passages_reads_numbers_not_values(reply, cited):
+    ps = _passages(("a", "x"), ("b", "y"), ("c", "z"))
+    assert transparency.cited_passages(reply, ps) == cited
+
+
+def test_cited_passages_by_document_id_and_bad_tags():
+    ps = _passages(("policy-warranty", "x"), ("faq", "y"), ("policy-warranty", "z"))
+    assert transparency.cited_passages("See [policy-warranty].", ps, tags="id") == (0, 2)
+    with pytest.raises(ValueError, match="tags"):
+        transparency.cited_passages("[1]", ps, tags="title")
+    with pytest.raises(ValueError, match="tags"):
+        transparency.numbered_messages("Q?", ps, tags="title")
+
+
+def test_numbered_messages_tag_passages_by_position():
+    user = transparency.numbered_messages("Where is it?", _passages(("a", "First."), ("b", "Second.")))[1]["content"]
+    assert user == "Passages:\n[1] First.\n\n[2] Second.\n\nQuestion: Where is it?"
+
+
+def test_citation_holds_only_with_one_passage_that_holds_the_answer():
+    from helpers.generation import Answer
+
+    ps = _passages(("a", "Opening hours: 9 to 5."), ("b", "Price: €389."), ("c", "Price: €389 too."))
+    a = Answer("€389", 10, 2, 0.1)
+
+    def cit(cited):
+        return transparency.Citation(a, a, ps, cited)
+
+    assert cit((1,)).holds(["€389"]) and not cit((0,)).holds(["€389"])
+    assert not cit((0, 1, 2)).holds(["€389"]), "naming every passage attributes nothing"
+    assert not cit(()).holds(["€389"])
+    out = transparency.citation_outcomes([cit((1,)), cit((0,)), cit((1, 2))], [["€389"]] * 3)
+    assert out == {"some passage holds the answer": [True] * 3, "cites one passage": [True, True, False],
+                   "cited passage holds the answer": [True, False, False],
+                   "passage [1] holds the answer": [False] * 3, "answer correct": [True] * 3}
+    with pytest.raises(ValueError, match="citations"):
+        transparency.citation_outcomes([cit((1,))], [])
+
+
+def test_cite_asks_after_the_answer_on_the_real_path(tiny_model_dir, tokenizer, cache):
+    """The real path on the tiny random model: the answer turn, then the follow-up in the same chat."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    ps = _passages(("a", "Price: €389."), ("b", "Hours: 9 to 5."))
+    rows = transparency.cite(model, tokenizer, ["What is the price?", "When is it open?"], [ps, ps])
+    assert len(rows) == 2 and all(r.passages == ps and set(r.cited) <= {0, 1} for r in rows)
+    assert all(r.cited == transparency.cited_passages(r.reply.text, ps) for r in rows)
+    with pytest.raises(ValueError, match="lists of passages"):
+        transparency.cite(model, tokenizer, ["Q?"], [])
