@@ -121,6 +121,11 @@ def findings(rows: list[Row]) -> list[str]:
     fewer = (f" On questions the documents do answer, RAG gave {_points(answerable.comparison.mean)} fewer wrong "
              f"answers than the model alone ({_said(answerable)})."
              if answerable.status == claims.SUPPORTED else "")
+    asker = [_also(hal, f"Where the model alone often declines (questions about the asker), {who}")
+             for who in ("RAG", "the Q&A")]
+    more = [f"{_points(a.comparison.mean)} {'more' if a.comparison.mean > 0 else 'less'} often" for a in asker]
+    roomy = (f" On questions about the asker, which the model alone often declined, RAG invented {more[0]} than it "
+             f"({_said(asker[0])}), the fine-tuned model {more[1]} ({_said(asker[1])}).")
     declined = _also(hal, "The \"I don't know\" model also declines answerable general questions")
     auc = dict(hal.notes)["threshold AUC, evaluation"]
     chance = " (0.5 is chance)" if auc.low <= 0.5 <= auc.high else ""
@@ -130,7 +135,7 @@ def findings(rows: list[Row]) -> list[str]:
     out.append(
         f"**Questions no document answers: {hal.leader or 'neither approach stops invention'}.** RAG invented an "
         f"answer {hal.rag.short()} of the time, the model alone {_other(hal, 'the model alone').short()}, the "
-        f"fine-tuned model {hal.fine_tuning.short()} ({_said(hal)}).{fewer} Training the model to say \"I don't "
+        f"fine-tuned model {hal.fine_tuning.short()} ({_said(hal)}).{fewer}{roomy} Training the model to say \"I don't "
         f"know\" brought invention to {_other(hal, IDK).short()} ({_said(idk)}){idk_price}; a retrieval-score threshold "
         f"brought it to {_other(hal, 'RAG with a retrieval-score threshold').short()}, though its evaluation AUC was "
         f"{auc.mean:.2f} [{auc.low:.2f}, {auc.high:.2f}]{chance}. {_link(hal)}")

@@ -168,6 +168,17 @@ class FalsePremise:
 
 
 @dataclass(frozen=True)
+class Unknowable:
+    """A question no document and no model can answer: about the person asking, the future, or nothing
+    at all (data/unknowable.jsonl; notebook 04's condition the base model declines)."""
+
+    id: str
+    question: str
+    about: str                    # one of UNKNOWABLE_ABOUT
+    split: str                    # ``pilot`` (chose the kind of question; never evaluated) or ``test``
+
+
+@dataclass(frozen=True)
 class LabelledReply:
     """A real model reply labelled by hand: does it abstain? (data/abstention_labelled.jsonl)."""
 
@@ -478,6 +489,30 @@ def load_unanswerable(root: Path | None = None, split: str = "test") -> list[Una
                          absent=tuple(_field(r, "absent", list, path, n))) for n, r in records]
 
 
+UNKNOWABLE_ABOUT = ("the asker", "the future", "nothing (nonsense)", "the company, unrecorded")
+
+
+def load_unknowable(root: Path | None = None, split: str = "test") -> list[Unknowable]:
+    """Questions nobody but the asker could answer, or nobody at all (``data/unknowable.jsonl``).
+
+    ``split="pilot"``: 20 questions of four kinds, answered by the base model only, to find a kind it
+    declines; ``split="test"``: 40 questions of the kind the pilot chose (about the asker), evaluated.
+    """
+    if split not in ("pilot", "test"):
+        raise ValueError(f"split must be 'pilot' or 'test', got {split!r}")
+    path = (root or config.data_dir()) / "unknowable.jsonl"
+    items = []
+    for n, r in read_jsonl(path):
+        _check_keys(r, {"id", "question", "about", "split"}, path, n)
+        item = Unknowable(**{k: _field(r, k, str, path, n) for k in ("id", "question", "about", "split")})
+        if item.about not in UNKNOWABLE_ABOUT:
+            raise DataError(path, f"'about' must be one of {UNKNOWABLE_ABOUT}, got {item.about!r}", n)
+        if item.split not in ("pilot", "test"):
+            raise DataError(path, f"'split' must be 'pilot' or 'test', got {item.split!r}", n)
+        items.append(item)
+    return [item for item in items if item.split == split]
+
+
 def load_false_premise(root: Path | None = None) -> list[FalsePremise]:
     """Questions whose premise a document contradicts ("the Wi-Fi range of the S2": it has no Wi-Fi)."""
     path = (root or config.data_dir()) / "false_premise.jsonl"
@@ -668,9 +703,10 @@ def fact_questions(facts: Sequence[Fact], which: str = "heldout", pool: Sequence
 UNANSWERABLE_KINDS = ("unanswerable", "false premise")
 
 
-def unanswerable_questions(items: Sequence[Unanswerable | FalsePremise]) -> list[Question]:
-    """Unanswerable items as questions with no accepted answer: ``kind="unanswerable"``, or
-    ``"false premise"`` for a :class:`FalsePremise` (listed in :data:`UNANSWERABLE_KINDS`)."""
+def unanswerable_questions(items: Sequence[Unanswerable | FalsePremise | Unknowable]) -> list[Question]:
+    """Unanswerable items as questions with no accepted answer: ``kind="unanswerable"`` (an
+    :class:`Unknowable` too), or ``"false premise"`` for a :class:`FalsePremise` (listed in
+    :data:`UNANSWERABLE_KINDS`)."""
     return [Question(qid=u.id, text=u.question, answers=(),
                      kind="false premise" if isinstance(u, FalsePremise) else "unanswerable") for u in items]
 

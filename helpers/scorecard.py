@@ -436,6 +436,10 @@ _SPECS: tuple[_Spec, ...] = (
                  "wrong on answerable: RAG - base"),
             _c04("Fine-tuning on the domain reduces invention (the Q&A fine-tuned model against the model alone)",
                  "lower", f"{_H04}: Q&A fine-tuned - base"),
+            _c04("Where the model alone often declines (questions about the asker), RAG invents less than it", "lower",
+                 "invented on about the asker: RAG - base"),
+            _c04("Where the model alone often declines (questions about the asker), the Q&A fine-tuned model invents "
+                 "more than it", "higher", "invented on about the asker: Q&A fine-tuned - base"),
             _c04("Training a model to say \"I don't know\" cuts invention (against the Q&A adapter)", "lower",
                  f"{_H04}: IDK fine-tuned - Q&A fine-tuned"),
             _c04("A retrieval-score threshold cuts invention", "lower",

@@ -510,3 +510,36 @@ def test_general_training_candidates_are_other_facts_than_the_evaluated_ones():
     assert len(train) >= 60 and len({g.id for g in train}) == len(train)
     assert not {g.question for g in train} & {g.question for g in evaluated}
     assert not {g.id for g in train} & {g.id for g in evaluated}
+
+
+def test_unknowable_test_set_is_the_kind_the_pilot_chose_and_copies_nothing():
+    """notebook 04's questions about the asker: 40 of one kind, four kinds in the pilot, and no test
+    question a near-copy of a pilot question, an adapter's training question or another evaluated one."""
+    from helpers.finetune import NEAR_COPY_JACCARD, jaccard
+
+    pilot, test = data.load_unknowable(split="pilot"), data.load_unknowable()
+    assert len(test) == 40 and {u.about for u in test} == {"the asker"}
+    assert {u.about for u in pilot} == set(data.UNKNOWABLE_ABOUT)
+    assert len({u.id for u in pilot + test}) == len(pilot + test)
+    others = ([u.question for u in pilot] + [u.question for u in data.load_unanswerable(split="train")]
+              + [f.question for f in data.load_facts(1)] + [u.question for u in data.load_unanswerable()])
+    for item in test:
+        worst = max(others, key=lambda q: jaccard(item.question, q))
+        assert jaccard(item.question, worst) < NEAR_COPY_JACCARD, f"{item.id} nearly copies {worst!r}"
+    assert all(q.kind == "unanswerable" and q.answers == () for q in data.unanswerable_questions(test))
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "K1", "question": "Q?", "about": "the asker"}', "missing field 'split'"),
+    ('{"id": "K1", "question": "Q?", "about": "the moon", "split": "test"}', "'about' must be one of"),
+    ('{"id": "K1", "question": "Q?", "about": "the asker", "split": "dev"}', "'split' must be 'pilot' or 'test'"),
+    ('{"id": "K1", "question": "Q?", "about": "the asker", "split": "test", "answer": "x"}', "answer"),
+])
+def test_bad_unknowable_line_names_file_and_line(tmp_path, line, message):
+    (tmp_path / "unknowable.jsonl").write_text('{"id": "K0", "question": "Q?", "about": "the asker", "split": "pilot"}\n'
+                                               + line + "\n", encoding="utf-8")
+    with pytest.raises(data.DataError, match=message) as err:
+        data.load_unknowable(tmp_path)
+    assert "unknowable.jsonl:2:" in str(err.value)
+    with pytest.raises(ValueError, match="split must be"):
+        data.load_unknowable(tmp_path, split="train")

@@ -66,7 +66,9 @@ def example_results() -> dict[str, dict]:
         "invented on unanswerable: IDK fine-tuned - Q&A fine-tuned": (-0.6, True),
         "invented on unanswerable: RAG, passages only + threshold - RAG, passages only": (-0.4, True),
         "correct on answerable: RAG, passages only + threshold - RAG, passages only": (-0.15, True),
-        "abstained on general: IDK fine-tuned - Q&A fine-tuned": (0.6, True)}.items()}
+        "abstained on general: IDK fine-tuned - Q&A fine-tuned": (0.6, True),
+        "invented on about the asker: RAG - base": (0.4, True),
+        "invented on about the asker: Q&A fine-tuned - base": (0.5, True)}.items()}
     latency = {name: {"median": m, "p90": m * 1.3, "n": 40, "seconds": [m] * 40, "run": "run 1"}
                for name, m in {"base + RAG": 1.2, "fine-tuned, merged": 0.4, "int8 base + RAG": 0.6,
                                "fine-tuned, int8": 0.3}.items()}
