@@ -6,15 +6,21 @@
 * :func:`spread`: the five-number summary of a set of accuracies (one per setting of a grid).
 * :func:`finetuned_error_cause`: what a person can say about a wrong answer of a fine-tuned model
   by asking the fact's *training* wording too (the one check the weights allow).
+* :func:`load_pilots` and :func:`pilot_summary`: the series' own pilot runs (the reader-format ablation,
+  the language-modeling learning-rate sweep), read from their results files, as data on how many
+  settings each pipeline tried and how many of them worked.
 """
 from __future__ import annotations
 
 import dataclasses
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from .statistics import Estimate, paired_values, proportion
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,68 @@ def count_by(labels: Sequence[str], order: Sequence[str]) -> dict[str, int]:
     if unknown:
         raise ValueError(f"labels {sorted(unknown)} are not among {list(order)}")
     return {o: sum(label == o for label in labels) for o in order}
+
+
+@dataclass(frozen=True)
+class Pilot:
+    """One of the series' pilot runs: the settings it tried, each with its per-question outcomes."""
+
+    name: str
+    pipeline: str                        # ``RAG`` or ``fine-tuning``
+    source: str                          # the results file it was read from
+    qids: list[str]
+    outcomes: dict[str, list[float]]     # setting -> 1.0 (right) or 0.0 per question, in ``qids`` order
+
+
+# (results file stem, pilot name, pipeline, the table of settings, the per-question outcome field)
+PILOT_FILES = (
+    ("reader_format_ablation", "reader format (notebook 00)", "RAG", "variants", "correct"),
+    ("lm_learning_rate", "language-modeling learning rate (notebook 02)", "fine-tuning", "rates", "outcomes"),
+)
+
+
+def load_pilots(folder: Path) -> list[Pilot]:
+    """The pilots of :data:`PILOT_FILES` from ``folder`` (the committed ``results/``). A missing file or
+    field raises an error naming the file."""
+    import json
+
+    pilots = []
+    for stem, name, pipeline, table, field in PILOT_FILES:
+        path = Path(folder) / f"{stem}.json"
+        try:
+            numbers = json.loads(path.read_text(encoding="utf-8"))["numbers"]
+            outcomes = {setting: [float(v) for v in row[field]] for setting, row in numbers[table].items()}
+            qids = list(numbers["qids"])
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: cannot read the pilot's per-question outcomes ({err!r})") from err
+        if not outcomes or any(len(v) != len(qids) for v in outcomes.values()):
+            raise ValueError(f"{path}: every setting needs one outcome per question ({len(qids)})")
+        pilots.append(Pilot(name, pipeline, path.name, qids, outcomes))
+    return pilots
+
+
+@dataclass(frozen=True)
+class PilotSummary:
+    """How a pilot went: settings tried, the best, and how many were not detectably worse than it."""
+
+    pilot: Pilot
+    best: str
+    best_score: float
+    worked: Estimate                     # share of the *other* settings not detectably below the best
+
+    @property
+    def tried(self) -> int:
+        return len(self.pilot.outcomes)
+
+
+def pilot_summary(pilot: Pilot) -> PilotSummary:
+    """Each setting of ``pilot`` against its best one, paired on the same questions
+    (:func:`helpers.statistics.paired_values`, uncorrected): a setting *worked* when the test cannot
+    tell it from the best (:attr:`~helpers.statistics.Difference.real` false). The share is over
+    the other settings, with a Wilson interval."""
+    best = max(pilot.outcomes, key=lambda k: (sum(pilot.outcomes[k]), k))
+    others = [k for k in pilot.outcomes if k != best]
+    if not others:
+        raise ValueError(f"{pilot.source}: a pilot needs at least two settings")
+    worked = [not paired_values(pilot.qids, pilot.outcomes[k], pilot.outcomes[best]).real for k in others]
+    return PilotSummary(pilot, best, sum(pilot.outcomes[best]) / len(pilot.qids), proportion(worked))
