@@ -3,7 +3,9 @@
 Every variant answers the development questions of notebook 04 (``hallucination.question_sets()
 .dev_heldout``: held-out wordings of facts in neither evaluated set, no near-copy of an evaluated
 question) from the top-3 paragraphs, then the reader is asked for its source. A variant counts as a
-success on a question when the reply cites exactly one passage and it holds an accepted answer. The best variant became
+success on a question when the reply cites exactly one passage and it holds an accepted answer (with
+document ids, one *document*: its passages among the three count as one citation). The variant that
+cites inside the answer gets 48 new tokens instead of 24, room for the answer and the citation. The best variant became
 ``helpers.transparency``'s ``CITE_FOLLOW_UP`` with numbered passages (``CHOSEN``); the script checks
 that the helper matches it. The table is written to ``results/citation_prompt.json`` and shown in
 notebook 05.
@@ -32,9 +34,11 @@ def main() -> None:
     table: dict[str, dict] = {}
 
     def record(name: str, cited: list[tuple[int, ...]], answers: list[generation.Answer]) -> None:
-        good = [len(c) == 1 and evaluate.contains_answer(h[c[0]].text, q.answers)
-                for q, h, c in zip(questions, hits, cited, strict=True)]
-        table[name] = {"cites one passage": vars(evaluate.proportion([len(c) == 1 for c in cited])),
+        one = [len({h[i].doc_id for i in c}) == 1 if name.startswith("document ids") else len(c) == 1
+               for h, c in zip(hits, cited, strict=True)]
+        good = [o and any(evaluate.contains_answer(h[i].text, q.answers) for i in c)
+                for o, q, h, c in zip(one, questions, hits, cited, strict=True)]
+        table[name] = {"cites one passage": vars(evaluate.proportion(one)),
                        "cited passage holds the answer": vars(evaluate.proportion(good)),
                        "answer correct": vars(evaluate.proportion(
                            [evaluate.contains_answer(a.text, q.answers) for a, q in zip(answers, questions, strict=True)]))}

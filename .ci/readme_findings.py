@@ -143,8 +143,10 @@ def findings(rows: list[Row]) -> list[str]:
     out.append(
         f"**Where an answer came from: {tra.leader or 'no clear winner'}.** RAG records the passage it read: the "
         f"right document for {tra.rag.short()} of answers; the fine-tuned model, asked for its source, named it "
-        f"{tra.fine_tuning.short()} of the time ({_said(tra)}). The models are poor witnesses: the RAG reader, asked, "
-        f"named it {_other(tra, ASKED).short()} ({_said(_also(tra, 'Asked for its source'))}). "
+        f"{tra.fine_tuning.short()} of the time ({_said(tra)}; by construction, since it never saw a source, and a "
+        f"comparison chosen after the one below lost detectability in a larger family). The models are poor "
+        f"witnesses: the RAG reader, asked, named it {_other(tra, ASKED).short()}, no more detectably than the "
+        f"fine-tuned model ({_said(_also(tra, 'Asked for its source'))}). "
         f"{_link(tra)}")
 
     outside = _also(cost, "Outside its training set, RAG answers more")

@@ -10,7 +10,7 @@ with :func:`helpers.statistics.detector_scores`).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:   # statistics imports grading, which imports this module
     from pathlib import Path
@@ -212,6 +212,35 @@ def series_labels(replies_dir: "Path | None" = None) -> list[tuple[str, bool, bo
             if question not in split_of:
                 raise DataError(path, f"question {question[:60]!r} has no split in the labelled file", n)
             out.append((split_of[question], label, is_abstention(row["reply"], question)))
+    return out
+
+
+def hand_labels(questions: "Sequence[str]", replies: "Sequence[str]") -> list[bool]:
+    """The hand label (declines or not) of each reply to its question, from
+    ``data/abstention_labelled.jsonl``: the label of the (question, reply) pair, or else of identical
+    reply texts whose labels agree (as :func:`series_labels` reads them). A reply without one raises
+    :class:`helpers.data.DataError` naming the labelled file."""
+    from collections import defaultdict
+
+    from .config import data_dir
+    from .data import DataError, load_abstention_labelled
+
+    labelled = load_abstention_labelled()
+    by_pair = {(r.question, r.reply.strip()): r.abstains for r in labelled}
+    by_text: dict[str, set[bool]] = defaultdict(set)
+    for r in labelled:
+        by_text[r.reply.strip()].add(r.abstains)
+    out = []
+    for question, reply in zip(questions, replies, strict=True):
+        key = (question, reply.strip())
+        if key in by_pair:
+            out.append(by_pair[key])
+        elif len(by_text.get(key[1], ())) == 1:
+            out.append(next(iter(by_text[key[1]])))
+        else:
+            raise DataError(data_dir() / "abstention_labelled.jsonl",
+                            f"no label for the reply {reply[:60]!r} to {question[:60]!r}; label it "
+                            "(.ci/sample_series_replies.py)")
     return out
 
 

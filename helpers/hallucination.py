@@ -153,3 +153,24 @@ def known_pairs(candidates: Sequence[data.GeneralItem], base: Sequence[Graded], 
         else:
             pairs.append((item.question, item.answer))
     return pairs, dropped
+
+
+def declines_to_erase(qids: Sequence[str], invented: Sequence[float], base_invented: Sequence[float]) -> int:
+    """How many of the base model's declines would have to be misjudged inventions before "A invents
+    more than the base model" stops being a real difference (:attr:`helpers.statistics.Difference.real`,
+    uncorrected). The worst case for the claim: declines on questions where A invented are recounted
+    first, in question order, then the others. Returns the count (0 when the difference is not real
+    to begin with); ``invented`` and ``base_invented`` hold 1.0 (invented) or 0.0 per question."""
+    from .statistics import paired_values
+
+    if not (len(qids) == len(invented) == len(base_invented)):
+        raise ValueError(f"need equal lists, got {len(qids)}, {len(invented)}, {len(base_invented)}")
+    declines = [i for i, b in enumerate(base_invented) if b == 0]
+    order = [i for i in declines if invented[i] == 1] + [i for i in declines if invented[i] != 1]
+    recounted = list(base_invented)
+    for n in range(len(order) + 1):
+        if not paired_values(qids, invented, recounted).real:
+            return n
+        if n < len(order):
+            recounted[order[n]] = 1.0
+    return len(order)

@@ -115,8 +115,9 @@ def numbered_messages(question: str, passages: Sequence[Passage], system: str = 
 def cited_passages(reply: str, passages: Sequence[Passage], tags: str = "number") -> tuple[int, ...]:
     """The passages (0-based positions) a citation reply points at.
 
-    ``tags="number"``: every ``[n]``, "passage n", "number n" or "the second (passage)", or a reply
-    that is only a number or ends in one after "is" or a colon ("The answer is: 1."), for ``n`` from 1 to ``len(passages)``; a number elsewhere in the reply
+    ``tags="number"``: every ``[n]``, "passage n", "number n", "the second passage" or "the second
+    one", or a reply that is only a number, or is at most six words ending in one after "is" or a
+    colon ("The answer is: 1."), for ``n`` from 1 to ``len(passages)``; a number elsewhere in the reply
     ("3 years") is not a citation. A reply naming several passages cites several.
     ``tags="id"``: every passage whose document id the reply contains. Nothing found: ``()``.
     """
@@ -126,8 +127,10 @@ def cited_passages(reply: str, passages: Sequence[Passage], tags: str = "number"
         raise ValueError(f"tags={tags!r}: use 'number' or 'id'")
     text = reply.lower()
     found = [int(n) for n in re.findall(r"\[(\d+)\]|(?:passage|number)\s+(\d+)\b", text) for n in n if n]
-    found += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", text)]
-    last = re.fullmatch(r"\W*(\d+)\W*", text) or re.search(r"(?:\bis|:)\s*(\d+)\W*$", text)
+    found += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:passage|one)\b", text)]
+    last = re.fullmatch(r"\W*(\d+)\W*", text)
+    if last is None and len(text.split()) <= 6:        # "The answer is: 1." (not a long echo ending in a value)
+        last = re.search(r"(?:\bis|:)\s*(\d+)\W*$", text)
     if last:
         found.append(int(last.group(1)))
     return tuple(sorted({n - 1 for n in found if 1 <= n <= len(passages)}))

@@ -98,3 +98,13 @@ def test_known_pairs_keep_known_facts_far_from_the_evaluated_ones():
     assert hallucination.known_pairs(candidates, base, evaluated, n=9)[0][-1] == ("What do bees make?", "honey")
     with pytest.raises(ValueError, match="same order"):
         hallucination.known_pairs(candidates[::-1], base, evaluated, n=2)
+
+
+def test_declines_to_erase_counts_the_worst_case_recount():
+    """A invents on all 40, the base model on 20: it takes 15 recounted declines (5 discordant questions
+    left, McNemar p = 0.0625) before the difference stops being real; none when it never was."""
+    qids = [f"K{i}" for i in range(40)]
+    assert hallucination.declines_to_erase(qids, [1.0] * 40, [1.0] * 20 + [0.0] * 20) == 15
+    assert hallucination.declines_to_erase(qids, [1.0] * 40, [1.0] * 40) == 0
+    with pytest.raises(ValueError, match="equal lists"):
+        hallucination.declines_to_erase(qids, [1.0], [1.0])

@@ -90,6 +90,8 @@ def _passages(*docs_and_texts):
     ("[2]", (1,)), ("The answer is: [1]", (0,)), ("The answer is: 1.", (0,)), ("3", (2,)),
     ("passage 3 and [1]", (0, 2)), ("The second one.", (1,)),
     ("The warranty is 2 years.", ()), ("It costs €389.", ()), ("[4]", ()), ("I don't know", ()),
+    ("Tobias Ferrand wrote the first firmware for the station.", ()),
+    ("The number of stations sold in the first year of the company is 2", ()),
 ])
 def test_cited_passages_reads_numbers_not_values(reply, cited):
     ps = _passages(("a", "x"), ("b", "y"), ("c", "z"))
