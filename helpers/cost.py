@@ -288,6 +288,17 @@ finally:
 """
 
 
+def pareto_front(points: Mapping[str, tuple[float, float]]) -> list[str]:
+    """The systems no other system beats on both counts, ordered by cost: ``points`` maps a name to
+    (cost, lower is better; value, higher is better). A system is on the front unless another has a
+    cost as low and a value as high, and is strictly better on one of them."""
+    def dominated(n: str) -> bool:
+        c, v = points[n]
+        return any(c2 <= c and v2 >= v and (c2 < c or v2 > v) for m, (c2, v2) in points.items() if m != n)
+
+    return sorted((n for n in points if not dominated(n)), key=lambda n: (points[n][0], -points[n][1]))
+
+
 def run_module_in_child(module: str, args: Sequence[str] = (), env: Mapping[str, str] | None = None,
                         cwd: Path | str | None = None) -> ChildRun:
     """``python -m module args`` in a fresh process (environment ``env``, default this one's): its

@@ -135,3 +135,9 @@ def test_run_module_in_child_reports_the_childs_own_peak_not_the_parents(tmp_pat
                                                            str(tmp_path / "q.jsonl"), "--out", str(tmp_path / "out")])
     assert refused.returncode == 2 and refused.peak_bytes > 0
     del held
+
+
+def test_pareto_front_keeps_the_systems_nothing_beats_on_both_counts():
+    points = {"fast, poor": (0.2, 0.1), "slow, good": (1.5, 0.5), "slow, poor": (1.6, 0.3), "middling": (0.5, 0.1)}
+    assert cost.pareto_front(points) == ["fast, poor", "slow, good"]
+    assert cost.pareto_front({"only": (1.0, 0.5)}) == ["only"]
