@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:   # statistics imports grading, which imports this module
     from pathlib import Path
 
+    from .data import LabelledReply
     from .statistics import DetectorScores
 
 
@@ -165,6 +166,28 @@ def measured(split: str = "test") -> "DetectorScores":
     return detector_scores([r.abstains for r in records], [is_abstention(r.reply, r.question) for r in records])
 
 
+def _label_tables(labelled: "Sequence[LabelledReply]") -> "tuple[dict[tuple[str, str], bool], dict[str, set[bool]]]":
+    """The labelled set as lookups: (question, reply) -> label, and reply text -> the labels its copies have."""
+    from collections import defaultdict
+
+    by_text: dict[str, set[bool]] = defaultdict(set)
+    for r in labelled:
+        by_text[r.reply.strip()].add(r.abstains)
+    return {(r.question, r.reply.strip()): r.abstains for r in labelled}, by_text
+
+
+def _hand_label(question: str, reply: str, by_pair: "dict[tuple[str, str], bool]",
+                by_text: "dict[str, set[bool]]") -> bool | None:
+    """The hand label of a reply: its (question, reply) pair's, else that of identical labelled reply
+    texts when they all agree; ``None`` when neither gives one (:func:`series_labels`, :func:`hand_labels`)."""
+    key = (question, reply.strip())
+    if key in by_pair:
+        return by_pair[key]
+    if len(by_text.get(key[1], ())) == 1:
+        return next(iter(by_text[key[1]]))
+    return None
+
+
 def series_labels(replies_dir: "Path | None" = None) -> list[tuple[str, bool, bool]]:
     """Every reply the series stored (``results/replies/*.jsonl``), with its hand label and split.
 
@@ -179,7 +202,6 @@ def series_labels(replies_dir: "Path | None" = None) -> list[tuple[str, bool, bo
     error naming the file and line, so a new run's replies must be labelled before they are measured.
     """
     import json
-    from collections import defaultdict
     from pathlib import Path
 
     from .config import REPO_ROOT
@@ -190,22 +212,17 @@ def series_labels(replies_dir: "Path | None" = None) -> list[tuple[str, bool, bo
     if not files:
         raise FileNotFoundError(f"{folder}: no stored replies (*.jsonl); execute notebooks 00 and 04 first")
     labelled = load_abstention_labelled()
-    by_pair = {(r.question, r.reply.strip()): r.abstains for r in labelled}
-    by_text: dict[str, set[bool]] = defaultdict(set)
+    by_pair, by_text = _label_tables(labelled)
     split_of: dict[str, str] = {}
     for r in labelled:
-        by_text[r.reply.strip()].add(r.abstains)
         split_of.setdefault(r.question, r.split)
     out = []
     for path in files:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             row = json.loads(line)
             question, reply = row["question"], row["reply"].strip()
-            if (question, reply) in by_pair:
-                label = by_pair[(question, reply)]
-            elif len(by_text.get(reply, ())) == 1:
-                label = next(iter(by_text[reply]))
-            else:
+            label = _hand_label(question, reply, by_pair, by_text)
+            if label is None:
                 why = "its labelled copies disagree" if reply in by_text else "it has no label"
                 raise DataError(path, f"reply {reply[:60]!r} to {question[:60]!r}: {why}; label it "
                                       "(.ci/sample_series_replies.py)", n)
@@ -220,27 +237,19 @@ def hand_labels(questions: "Sequence[str]", replies: "Sequence[str]") -> list[bo
     ``data/abstention_labelled.jsonl``: the label of the (question, reply) pair, or else of identical
     reply texts whose labels agree (as :func:`series_labels` reads them). A reply without one raises
     :class:`helpers.data.DataError` naming the labelled file."""
-    from collections import defaultdict
 
     from .config import data_dir
     from .data import DataError, load_abstention_labelled
 
-    labelled = load_abstention_labelled()
-    by_pair = {(r.question, r.reply.strip()): r.abstains for r in labelled}
-    by_text: dict[str, set[bool]] = defaultdict(set)
-    for r in labelled:
-        by_text[r.reply.strip()].add(r.abstains)
+    by_pair, by_text = _label_tables(load_abstention_labelled())
     out = []
     for question, reply in zip(questions, replies, strict=True):
-        key = (question, reply.strip())
-        if key in by_pair:
-            out.append(by_pair[key])
-        elif len(by_text.get(key[1], ())) == 1:
-            out.append(next(iter(by_text[key[1]])))
-        else:
+        label = _hand_label(question, reply, by_pair, by_text)
+        if label is None:
             raise DataError(data_dir() / "abstention_labelled.jsonl",
                             f"no label for the reply {reply[:60]!r} to {question[:60]!r}; label it "
                             "(.ci/sample_series_replies.py)")
+        out.append(label)
     return out
 
 
