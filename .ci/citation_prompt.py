@@ -48,7 +48,7 @@ def main() -> None:
         rows = transparency.cite(generator, tokenizer, texts, hits, follow_up=ask, tags=tags)
         record(name, [r.cited for r in rows], [r.answer for r in rows])
     inside = generation.generate(generator, tokenizer, [
-        transparency.numbered_messages(q, h, system=CITE_INSIDE) for q, h in zip(texts, hits, strict=True)], max_new_tokens=48)
+        generation.rag_messages(q, h, system=CITE_INSIDE, tags="number") for q, h in zip(texts, hits, strict=True)], max_new_tokens=48)
     record("numbered passages, cite inside the answer", [transparency.cited_passages(a.text, h) for a, h in zip(inside, hits, strict=True)],
            inside)
     best = max(table, key=lambda k: table[k]["cited passage holds the answer"]["mean"])

@@ -50,9 +50,16 @@ class Answer:
     cached: bool = False  # taken from the answer cache (helpers.answer_cache), not generated now
 
 
-def format_passages(passages: Sequence[Passage]) -> str:
-    """The context block: one passage per paragraph, each tagged ``[doc-id]``."""
-    return "\n\n".join(f"[{p.doc_id}] {p.text}" for p in passages)
+PASSAGE_TAGS = ("id", "number")
+
+
+def format_passages(passages: Sequence[Passage], tags: str = "id") -> str:
+    """The context block: one passage per paragraph, each tagged ``[doc-id]`` (``tags="id"``, the
+    series' format) or by its position, ``[1]``, ``[2]``... (``tags="number"``, so that a reply can
+    point at one passage: notebook 05's citations)."""
+    if tags not in PASSAGE_TAGS:
+        raise ValueError(f"tags={tags!r}: use one of {PASSAGE_TAGS}")
+    return "\n\n".join(f"[{p.doc_id if tags == 'id' else i}] {p.text}" for i, p in enumerate(passages, 1))
 
 
 def closed_book_messages(question: str, system: str = SYSTEM_PROMPT) -> Messages:
@@ -60,11 +67,12 @@ def closed_book_messages(question: str, system: str = SYSTEM_PROMPT) -> Messages
     return [{"role": "system", "content": system}, {"role": "user", "content": f"Question: {question}"}]
 
 
-def rag_messages(question: str, passages: Sequence[Passage], system: str = SYSTEM_PROMPT) -> Messages:
-    """Chat messages asking ``question`` with retrieved passages placed before it."""
+def rag_messages(question: str, passages: Sequence[Passage], system: str = SYSTEM_PROMPT, tags: str = "id") -> Messages:
+    """Chat messages asking ``question`` with retrieved passages placed before it (``tags``: how each
+    passage is tagged, :func:`format_passages`)."""
     if not passages:
         return closed_book_messages(question, system)
-    context = format_passages(passages)
+    context = format_passages(passages, tags)
     return [{"role": "system", "content": system},
             {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}]
 

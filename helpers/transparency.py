@@ -98,20 +98,6 @@ CITE_FOLLOW_UP = "Which passage gives that answer? Reply with its number: [1], [
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
 
 
-def numbered_messages(question: str, passages: Sequence[Passage], system: str = generation.SYSTEM_PROMPT,
-                      tags: str = "number") -> generation.Messages:
-    """:func:`helpers.generation.rag_messages` with each passage tagged by its position (``[1]``,
-    ``[2]``...) instead of its document id (``tags="number"``), or by its id as the series does
-    (``tags="id"``), so a reply can point at one passage."""
-    if tags == "id":
-        return generation.rag_messages(question, passages, system)
-    if tags != "number":
-        raise ValueError(f"tags={tags!r}: use 'number' or 'id'")
-    context = "\n\n".join(f"[{i}] {p.text}" for i, p in enumerate(passages, 1))
-    return [{"role": "system", "content": system},
-            {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}]
-
-
 def cited_passages(reply: str, passages: Sequence[Passage], tags: str = "number") -> tuple[int, ...]:
     """The passages (0-based positions) a citation reply points at.
 
@@ -124,7 +110,7 @@ def cited_passages(reply: str, passages: Sequence[Passage], tags: str = "number"
     if tags == "id":
         return tuple(i for i, p in enumerate(passages) if p.doc_id in reply)
     if tags != "number":
-        raise ValueError(f"tags={tags!r}: use 'number' or 'id'")
+        raise ValueError(f"tags={tags!r}: use one of {generation.PASSAGE_TAGS}")
     text = reply.lower()
     found = [int(n) for n in re.findall(r"\[(\d+)\]|(?:passage|number)\s+(\d+)\b", text) for n in n if n]
     found += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\s+(?:passage|one)\b", text)]
@@ -161,7 +147,7 @@ def cite(model: "PreTrainedModel", tokenizer: "PreTrainedTokenizerBase", questio
     """
     if len(questions) != len(hits):
         raise ValueError(f"{len(questions)} questions but {len(hits)} lists of passages")
-    first = [numbered_messages(q, h, tags=tags) for q, h in zip(questions, hits, strict=True)]
+    first = [generation.rag_messages(q, h, tags=tags) for q, h in zip(questions, hits, strict=True)]
     answers = generation.generate(model, tokenizer, first)
     replies = generation.generate(model, tokenizer, [
         m + [{"role": "assistant", "content": a.text}, {"role": "user", "content": follow_up}]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from helpers import data, evaluate, finetune, transparency
+from helpers import data, evaluate, finetune, generation, transparency
 from helpers.data import Document, Question
 
 
@@ -104,12 +104,15 @@ def test_cited_passages_by_document_id_and_bad_tags():
     with pytest.raises(ValueError, match="tags"):
         transparency.cited_passages("[1]", ps, tags="title")
     with pytest.raises(ValueError, match="tags"):
-        transparency.numbered_messages("Q?", ps, tags="title")
+        generation.rag_messages("Q?", ps, tags="title")
 
 
-def test_numbered_messages_tag_passages_by_position():
-    user = transparency.numbered_messages("Where is it?", _passages(("a", "First."), ("b", "Second.")))[1]["content"]
-    assert user == "Passages:\n[1] First.\n\n[2] Second.\n\nQuestion: Where is it?"
+def test_rag_messages_tag_passages_by_position_or_by_document():
+    ps = _passages(("a", "First."), ("b", "Second."))
+    assert generation.rag_messages("Where is it?", ps, tags="number")[1]["content"] == \
+        "Passages:\n[1] First.\n\n[2] Second.\n\nQuestion: Where is it?"
+    assert generation.rag_messages("Where is it?", ps)[1]["content"] == \
+        "Passages:\n[a] First.\n\n[b] Second.\n\nQuestion: Where is it?"
 
 
 def test_citation_holds_only_with_one_passage_that_holds_the_answer():
